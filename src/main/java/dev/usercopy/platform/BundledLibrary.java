@@ -1,0 +1,55 @@
+package dev.usercopy.platform;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.SymbolLookup;
+import java.net.URISyntaxException;
+import java.net.URL;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.util.Locale;
+
+/**
+ * Loads libusercopy.so from the classpath: straight from target/classes in a
+ * build, or extracted to a temporary file when running from a jar. No
+ * LD_LIBRARY_PATH, no java.library.path.
+ */
+final class BundledLibrary {
+    private BundledLibrary() {}
+
+    static final String RESOURCE = "/native/linux-x86_64/libusercopy.so";
+
+    @SuppressWarnings("restricted")
+    static SymbolLookup load() {
+        String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
+        String arch = System.getProperty("os.arch", "");
+        if (!os.contains("linux") || !(arch.equals("amd64") || arch.equals("x86_64"))) {
+            throw new UnsupportedOperationException(
+                    "usercopy runs on Linux x86-64 only; this is " + os + "/" + arch);
+        }
+        URL url = BundledLibrary.class.getResource(RESOURCE);
+        if (url == null) {
+            throw new UnsatisfiedLinkError(RESOURCE + " is not on the classpath: build with `mvn package` (needs nasm)");
+        }
+        try {
+            if (url.getProtocol().equals("file")) {
+                return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
+            }
+            Path file = Files.createTempFile("libusercopy", ".so");
+            try (InputStream in = url.openStream()) {
+                Files.copy(in, file, StandardCopyOption.REPLACE_EXISTING);
+                // Once loaded the mapping keeps the code; the file itself can go.
+                return SymbolLookup.libraryLookup(file, Arena.global());
+            } finally {
+                Files.deleteIfExists(file);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot extract " + RESOURCE, e);
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException("bad library URL " + url, e);
+        }
+    }
+}
