@@ -2,13 +2,7 @@ package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.MAP_SHARED;
-import static dev.usercopy.platform.libc_h.MFD_CLOEXEC;
 import static dev.usercopy.platform.libc_h.PROT_NONE;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
 
 /**
  * Host memory standing in for guest memory: {@code pages} accessible pages
@@ -25,51 +19,41 @@ final class GuardedRegion implements AutoCloseable {
 
     static final long PAGE = Posix.PAGE_SIZE;
 
-    private final long base;
-    private final long length;
+    private final HostMapping mapping;
     private final int pages;
-    private final int fd;
 
-    private GuardedRegion(long base, long length, int pages, int fd) {
-        this.base = base;
-        this.length = length;
+    private GuardedRegion(HostMapping mapping, int pages) {
+        this.mapping = mapping;
         this.pages = pages;
-        this.fd = fd;
     }
 
     static GuardedRegion create(int pages, Guard guard) {
         long length = (pages + 1) * PAGE;
         if (guard == Guard.SEGV) {
-            long base = Posix.mmap(0, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            Posix.mprotect(base + pages * PAGE, PAGE, PROT_NONE);
-            return new GuardedRegion(base, length, pages, -1);
+            HostMapping m = HostMapping.anonymous(length);
+            m.protect(pages * PAGE, PAGE, PROT_NONE);
+            return new GuardedRegion(m, pages);
         }
-        int fd = Posix.memfdCreate("guarded-region", MFD_CLOEXEC);
-        Posix.ftruncate(fd, pages * PAGE);
-        long base = Posix.mmap(0, length, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-        return new GuardedRegion(base, length, pages, fd);
+        return new GuardedRegion(HostMapping.memfd("guarded-region", pages * PAGE, length), pages);
     }
 
     /** Host address of the first accessible byte. */
     long base() {
-        return base;
+        return mapping.address();
     }
 
     /** Host address of the first byte that faults. */
     long boundary() {
-        return base + pages * PAGE;
+        return mapping.address() + pages * PAGE;
     }
 
     /** The accessible pages. */
     MemorySegment accessible() {
-        return Posix.segment(base, pages * PAGE);
+        return mapping.segment().asSlice(0, pages * PAGE);
     }
 
     @Override
     public void close() {
-        Posix.munmap(base, length);
-        if (fd >= 0) {
-            Posix.close(fd);
-        }
+        mapping.close();
     }
 }
