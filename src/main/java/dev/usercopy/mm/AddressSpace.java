@@ -1,0 +1,962 @@
+package dev.usercopy.mm;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+import dev.usercopy.mm.Provider.Allocated;
+import dev.usercopy.mm.Provider.AllocatedShared;
+import dev.usercopy.mm.Provider.External;
+import dev.usercopy.mm.Provider.FmapBorrowed;
+import dev.usercopy.mm.Provider.PhysBorrowed;
+import dev.usercopy.platform.Errno;
+import dev.usercopy.platform.Reservation;
+
+import static dev.usercopy.mm.PageTable.BORROWED;
+import static dev.usercopy.mm.PageTable.DIRTY;
+import static dev.usercopy.mm.PageTable.ZERO;
+
+/**
+ * A guest ("user") address space with Linux semantics: grants made by mmap,
+ * a page table filled on demand, copy-on-write after fork.
+ *
+ * <p>The host mirrors the page table: every present page is mapped in the
+ * {@link Reservation} with the protection its grant allows, less write while
+ * the page is a zeroed frame, copy-on-write, or a clean page of a shared file.
+ * A guest access the host refuses therefore means "not present" or "not
+ * writable yet": the copy stops at that byte, {@link #resolve} fixes the page
+ * under the manager's lock (or says EFAULT), and the copy resumes there.
+ *
+ * <p>Lock order: the manager's lock, then nothing. Copies run unlocked;
+ * changes first take host access away, then free frames (so no copy can reach
+ * a frame after it is reused).
+ */
+public final class AddressSpace implements AutoCloseable {
+    public static final long PAGE = 4096;
+    /** The lowest guest address mmap hands out or accepts with MAP_FIXED (Linux's mmap_min_addr). */
+    public static final long MIN_ADDRESS = 0x10000;
+    /** Consecutive faults at one address after which a copy gives up with EFAULT (a racing unmap). */
+    private static final int MAX_RETRIES = 64;
+    /** Pages MAP_POPULATE and fork of shared grants fill at once. */
+    private static final int POPULATE_RUN = 512;
+
+    private final MemoryManager mm;
+    private final Reservation reservation;
+    private final long pages;
+    private final TreeMap<Long, Grant> grants = new TreeMap<>();
+    private PageTable table;
+    private final HostMap host;
+    private volatile boolean closed;
+
+    AddressSpace(MemoryManager mm) {
+        this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed));
+    }
+
+    private AddressSpace(MemoryManager mm, PageTable table) {
+        this.mm = mm;
+        this.pages = mm.config.addressSpaceSize() / PAGE;
+        this.reservation = Reservation.reserve(mm.config.addressSpaceSize()); // guest 0 is its first byte
+        this.table = table;
+        this.host = new HostMap(pages);
+        mm.vmasChanged(host.vmas());
+    }
+
+    /** Bytes of guest address space: valid addresses are [0, size()). */
+    public long size() {
+        return pages * PAGE;
+    }
+
+    // ---------------------------------------------------------------- mmap & co
+
+    /** Anonymous mmap. Returns the guest address. */
+    public long mmap(long addr, long length, int prot, int flags) {
+        return map(addr, length, prot, flags, null, 0);
+    }
+
+    /**
+     * File mmap of a host file: MAP_SHARED reaches the file on {@link #msync};
+     * MAP_PRIVATE reads it into private frames. Pages wholly past the end of
+     * the file give EFAULT (Linux: SIGBUS).
+     */
+    public long mmapFile(long addr, long length, int prot, int flags, Path file, long offset) {
+        if (offset < 0 || offset % PAGE != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "file offset " + offset + " is not page-aligned");
+        }
+        return map(addr, length, prot, flags, file, offset);
+    }
+
+    /** Maps device frames [baseFrame, ...) of the machine (PhysBorrowed): shared, never allocated or freed. */
+    public long mmapPhysical(long addr, long length, int prot, int flags, long baseFrame) {
+        long n = pagesOf(addr, length);
+        if (baseFrame < mm.deviceBase || baseFrame + n > mm.config.frames()) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "frames [" + baseFrame + ", +" + n + ") are not device frames ["
+                    + mm.deviceBase + ", " + mm.config.frames() + ")");
+        }
+        return mapGrant(addr, length, prot, flags | MapFlags.SHARED & ~MapFlags.PRIVATE, new PhysBorrowed(baseFrame));
+    }
+
+    /** Maps {@code length} bytes of {@code lender}'s pages at {@code lenderAddr} here (External): shared both ways. */
+    public long mmapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr) {
+        if (lenderAddr % PAGE != 0 || lender.mm != mm) {
+            throw new ErrnoException(Errno.EINVAL, lenderAddr, length, "lender address not page-aligned or on another machine");
+        }
+        return mapGrant(addr, length, prot, (flags | MapFlags.SHARED) & ~MapFlags.PRIVATE, new External(lender, lenderAddr / PAGE));
+    }
+
+    private long map(long addr, long length, int prot, int flags, Path file, long offset) {
+        boolean shared = (flags & MapFlags.SHARED) != 0;
+        if (shared == ((flags & MapFlags.PRIVATE) != 0)) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
+        }
+        Provider provider;
+        if (file == null) {
+            provider = shared ? new AllocatedShared() : Allocated.ANONYMOUS;
+        } else {
+            FileRef ref;
+            try {
+                ref = new FileRef(file, mm.channel(file), offset);
+            } catch (IOException e) {
+                throw new ErrnoException(Errno.EACCES, addr, length, "cannot open " + file + ": " + e.getMessage());
+            }
+            if (shared && (prot & Prot.WRITE) != 0 && !java.nio.file.Files.isWritable(file)) {
+                throw new ErrnoException(Errno.EACCES, addr, length, file + " is not writable for a shared writable mapping");
+            }
+            provider = shared ? new FmapBorrowed(ref) : new Allocated(ref);
+        }
+        return mapGrant(addr, length, prot, flags, provider);
+    }
+
+    private long pagesOf(long addr, long length) {
+        if (length <= 0 || length > size()) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "length " + length + " is not in 1.." + size());
+        }
+        return (length + PAGE - 1) / PAGE;
+    }
+
+    private long mapGrant(long addr, long length, int prot, int flags, Provider provider) {
+        long n = pagesOf(addr, length);
+        if ((prot & ~Prot.ALL) != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
+        }
+        if ((flags & ~MapFlags.KNOWN) != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "flags 0x" + Integer.toHexString(flags) + " have unknown bits");
+        }
+        boolean fixed = (flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0;
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            long start;
+            if (fixed) {
+                if (addr % PAGE != 0) {
+                    throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_FIXED address is not page-aligned");
+                }
+                if (addr < MIN_ADDRESS) {
+                    throw new ErrnoException(Errno.EPERM, addr, length, "MAP_FIXED below the lowest mappable address 0x" + Long.toHexString(MIN_ADDRESS));
+                }
+                start = addr / PAGE;
+                if (start + n > pages) {
+                    throw new ErrnoException(Errno.ENOMEM, addr, length, "range runs past the end of the address space (0x" + Long.toHexString(size()) + ")");
+                }
+                if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && overlaps(start, start + n)) {
+                    throw new ErrnoException(Errno.EEXIST, addr, length, "MAP_FIXED_NOREPLACE over an existing mapping");
+                }
+                unmapLocked(start, start + n);
+            } else {
+                start = findFree(addr, n);
+            }
+            grants.put(start, new Grant(start, n, prot, provider));
+            if ((flags & MapFlags.POPULATE) != 0) {
+                try {
+                    populateAll(start, start + n, (prot & Prot.WRITE) != 0);
+                } catch (ErrnoException e) {
+                    unmapLocked(start, start + n);
+                    mm.flushFreed();
+                    throw new ErrnoException(e.errno(), start * PAGE, length, "MAP_POPULATE failed, mapping undone: " + e.getMessage());
+                }
+            }
+            return start * PAGE;
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    private boolean overlaps(long from, long to) {
+        Map.Entry<Long, Grant> e = grants.lowerEntry(to);
+        return e != null && e.getValue().end() > from;
+    }
+
+    /** The hint if [hint, +n) is free and inside, else the lowest free range from MIN_ADDRESS. */
+    private long findFree(long hint, long n) {
+        long h = hint / PAGE;
+        if (hint % PAGE == 0 && hint >= MIN_ADDRESS && h + n <= pages && !overlaps(h, h + n)) {
+            return h;
+        }
+        long candidate = MIN_ADDRESS / PAGE;
+        for (Grant g : grants.values()) {
+            if (g.start() - candidate >= n) {
+                break;
+            }
+            candidate = Math.max(candidate, g.end());
+        }
+        if (candidate + n > pages) {
+            throw new ErrnoException(Errno.ENOMEM, hint, n * PAGE, "no free range of " + n + " pages in the address space");
+        }
+        return candidate;
+    }
+
+    public void munmap(long addr, long length) {
+        long[] r = pageRange(addr, length);
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            unmapLocked(r[0], r[1]);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /** [first page, end page) of a page-aligned range inside the address space, or EINVAL. */
+    private long[] pageRange(long addr, long length) {
+        if (addr % PAGE != 0 || length <= 0 || addr < 0 || addr > size() - length) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "range is not page-aligned, empty, or outside the address space");
+        }
+        return new long[] {addr / PAGE, (addr + length + PAGE - 1) / PAGE};
+    }
+
+    private void unmapLocked(long from, long to) {
+        splitAt(from);
+        splitAt(to);
+        for (Grant g : List.copyOf(grants.subMap(from, true, to, false).values())) {
+            grants.remove(g.start());
+        }
+        clearPages(from, to);
+        sync(from, to);
+    }
+
+    private void clearPages(long from, long to) {
+        for (long p = table.nextPresent(from, to); p >= 0; p = table.nextPresent(p + 1, to)) {
+            table.set(p, 0);
+        }
+    }
+
+    /** Splits the grant that spans {@code page}, if any, so a grant starts there. */
+    private void splitAt(long page) {
+        Map.Entry<Long, Grant> e = grants.lowerEntry(page);
+        if (e == null || e.getValue().end() <= page) {
+            return;
+        }
+        Grant g = e.getValue();
+        grants.put(g.start(), g.slice(g.start(), page));
+        grants.put(page, g.slice(page, g.end()));
+    }
+
+    /** Grants covering [from, to) without a hole, or ENOMEM as Linux gives for a range with unmapped pages. */
+    private List<Grant> covering(long from, long to, long addr, long length) {
+        List<Grant> out = new ArrayList<>();
+        long p = from;
+        Map.Entry<Long, Grant> first = grants.floorEntry(from);
+        Long key = first != null && first.getValue().end() > from ? first.getKey() : grants.ceilingKey(from);
+        if (key != null) {
+            for (Grant g : grants.tailMap(key, true).values()) {
+                if (g.start() >= to || g.start() > p) {
+                    break;
+                }
+                out.add(g);
+                p = g.end();
+            }
+        }
+        if (p < to) {
+            throw new ErrnoException(Errno.ENOMEM, addr, length, "page 0x" + Long.toHexString(p * PAGE) + " in the range is not mapped");
+        }
+        return out;
+    }
+
+    public void mprotect(long addr, long length, int prot) {
+        long[] r = pageRange(addr, length);
+        if ((prot & ~Prot.ALL) != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
+        }
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            List<Grant> cover = covering(r[0], r[1], addr, length);
+            boolean adds = cover.stream().anyMatch(g -> (prot & ~g.prot()) != 0);
+            if (adds) {
+                mm.reserveVmas(2);
+            }
+            for (Grant g : cover) {
+                if ((g.provider() instanceof FmapBorrowed || g.provider() instanceof External) && (prot & Prot.WRITE) != 0
+                        && (g.prot() & Prot.WRITE) == 0 && !writableBacking(g)) {
+                    throw new ErrnoException(Errno.EACCES, addr, length, "the file behind the mapping is not writable");
+                }
+            }
+            splitAt(r[0]);
+            splitAt(r[1]);
+            for (Grant g : List.copyOf(grants.subMap(r[0], true, r[1], false).values())) {
+                grants.put(g.start(), g.withProt(prot));
+            }
+            sync(r[0], r[1]);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    private static boolean writableBacking(Grant g) {
+        return !(g.provider() instanceof FmapBorrowed f) || java.nio.file.Files.isWritable(f.file().path());
+    }
+
+    /** MADV_DONTNEED: private pages are dropped (their frames freed); the next read sees zeros, or the file. */
+    public void madviseDontNeed(long addr, long length) {
+        long[] r = pageRange(addr, length);
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            for (Grant g : covering(r[0], r[1], addr, length)) {
+                if (g.provider() instanceof Allocated) {
+                    clearPages(Math.max(g.start(), r[0]), Math.min(g.end(), r[1]));
+                }
+            }
+            sync(r[0], r[1]);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /** msync(MS_SYNC): writes the written pages of shared file mappings in the range back to their files. */
+    public void msync(long addr, long length) {
+        long[] r = pageRange(addr, length);
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            byte[] buf = new byte[(int) PAGE];
+            for (Grant g : covering(r[0], r[1], addr, length)) {
+                if (!(g.provider() instanceof FmapBorrowed f)) {
+                    continue;
+                }
+                long to = Math.min(g.end(), r[1]);
+                for (long p = table.nextPresent(Math.max(g.start(), r[0]), to); p >= 0; p = table.nextPresent(p + 1, to)) {
+                    long pte = table.get(p);
+                    if ((pte & DIRTY) == 0) {
+                        continue;
+                    }
+                    long fileOffset = f.file().offset() + (p - g.start()) * PAGE;
+                    long fileSize = f.file().channel().size();
+                    int n = (int) Math.min(PAGE, fileSize - fileOffset);
+                    // Clean first: a write racing with the copy below faults and dirties the page again.
+                    table.set(p, pte & ~DIRTY);
+                    sync(p, p + 1);
+                    if (n > 0) {
+                        mm.memory.read(PageTable.frame(pte), 0, buf, 0, n);
+                        f.file().channel().write(ByteBuffer.wrap(buf, 0, n), fileOffset);
+                    }
+                }
+                f.file().channel().force(false);
+            }
+        } catch (IOException e) {
+            throw new ErrnoException(Errno.EIO, addr, length, "msync write-back failed: " + e.getMessage());
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- fork and close
+
+    /**
+     * A copy of this address space: private pages become copy-on-write in
+     * both, shared mappings stay shared. The child's host mappings are made
+     * from this one's runs, one mmap a run, so the cost is one step per run
+     * and per 512 pages of page table, not per page.
+     */
+    public AddressSpace fork() {
+        mm.lock.lock();
+        try {
+            checkOpen(0, 0);
+            mm.reserveVmas(host.vmas() + 2);
+            // Shared grants must have all their frames before the page table is shared,
+            // or each side would fill a lazy page with a frame of its own.
+            for (Grant g : List.copyOf(grants.values())) {
+                if (g.provider() instanceof AllocatedShared || g.provider() instanceof FmapBorrowed) {
+                    populateAll(g.start(), g.end(), false);
+                }
+            }
+            // Take write access away from private pages before anyone shares them.
+            for (HostMap.Run run : toList(host.runs())) {
+                if ((run.prot() & Prot.WRITE) == 0) {
+                    continue;
+                }
+                for (Grant g : grantsIn(run.start(), run.end())) {
+                    if (g.provider() instanceof Allocated) {
+                        long s = Math.max(run.start(), g.start());
+                        long e = Math.min(run.end(), g.end());
+                        protectHost(s, e, run.frameAt(s), run.prot() & ~Prot.WRITE);
+                    }
+                }
+            }
+            PageTable childTable = mm.config.forkMode() == MemoryManager.ForkMode.SHARED_TABLES ? table.forkShared() : table.forkCopied();
+            AddressSpace child = new AddressSpace(mm, childTable);
+            mm.registerFork(child);
+            child.grants.putAll(grants);
+            for (HostMap.Run run : host.runs()) {
+                child.mapHost(run.start(), run.end(), run.frame(), run.prot());
+            }
+            return child;
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    private static List<HostMap.Run> toList(Iterable<HostMap.Run> runs) {
+        List<HostMap.Run> out = new ArrayList<>();
+        runs.forEach(out::add);
+        return out;
+    }
+
+    private List<Grant> grantsIn(long from, long to) {
+        List<Grant> out = new ArrayList<>();
+        Map.Entry<Long, Grant> first = grants.floorEntry(from);
+        Long key = first != null && first.getValue().end() > from ? first.getKey() : grants.ceilingKey(from);
+        if (key != null) {
+            for (Grant g : grants.tailMap(key, true).values()) {
+                if (g.start() >= to) {
+                    break;
+                }
+                out.add(g);
+            }
+        }
+        return out;
+    }
+
+    /** Unmaps everything and frees what only this address space held. Copies still running end with nothing copied. */
+    @Override
+    public void close() {
+        // Under the lock, so no fault resolution maps into the range once it is given back;
+        // copies in flight hold no lock, so waiting for them here cannot deadlock.
+        mm.lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            reservation.close(); // waits for copies in flight; none can reach a frame after this
+            grants.clear();
+            table.release();
+            mm.vmasChanged(-host.vmas());
+            mm.removed(this);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    private void checkOpen(long addr, long length) {
+        mm.checkOpen();
+        if (closed) {
+            throw new ErrnoException(Errno.EFAULT, addr, length, "address space is closed");
+        }
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    private Grant grantAt(long page) {
+        Map.Entry<Long, Grant> e = grants.floorEntry(page);
+        return e != null && e.getValue().contains(page) ? e.getValue() : null;
+    }
+
+    /**
+     * Resolves a fault on guest byte {@code address}: makes its page present,
+     * or writable for a write. Returns false where the access is not allowed
+     * (EFAULT). Throws ENOMEM when no frame or host mapping is left.
+     */
+    public boolean resolve(long address, boolean write) {
+        if (address < 0 || address >= size()) {
+            return false;
+        }
+        mm.lock.lock();
+        try {
+            return !closed && resolveLocked(address / PAGE, write);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    private boolean resolveLocked(long page, boolean write) {
+        Grant g = grantAt(page);
+        if (g == null || (g.prot() & (write ? Prot.WRITE : Prot.READ)) == 0) {
+            return false;
+        }
+        long pte = table.get(page);
+        if (!PageTable.present(pte)) {
+            return populate(g, page, write, mm.config.faultAround());
+        }
+        if (write && !writableNow(g, page, pte)) {
+            mm.reserveVmas(2);
+            makeWritable(g, page, pte);
+        }
+        sync(page, page + 1);
+        return true;
+    }
+
+    /** Whether a present page may be mapped writable now (its grant allowing it). */
+    private boolean writableNow(Grant g, long page, long pte) {
+        if ((pte & ZERO) != 0) {
+            return false;
+        }
+        if ((pte & BORROWED) != 0) {
+            return true;
+        }
+        return switch (g.provider()) {
+            case FmapBorrowed f -> (pte & DIRTY) != 0;
+            case Allocated a -> mm.info.isShared(PageTable.frame(pte)) || (!table.leafShared(page) && mm.info.refcount(PageTable.frame(pte)) == 1);
+            case AllocatedShared s -> true;
+            case External x -> true;
+            case PhysBorrowed b -> true;
+        };
+    }
+
+    private void makeWritable(Grant g, long page, long pte) {
+        if (g.provider() instanceof FmapBorrowed) {
+            table.set(page, pte | DIRTY);
+            return;
+        }
+        if ((pte & ZERO) != 0) {
+            long frame = mm.allocateOne(page * PAGE); // fresh frames read as zeros
+            mm.info.first(frame, false);
+            table.install(page, PageTable.entry(frame, 0));
+            return;
+        }
+        long old = PageTable.frame(pte);
+        table.set(page, pte); // unshares the leaf, if shared: the count below is then this table's own
+        if (mm.info.refcount(old) == 1) {
+            return; // the last owner keeps the frame, no copy
+        }
+        long frame = mm.allocateOne(page * PAGE);
+        mm.info.first(frame, false);
+        mm.memory.copyFrame(old, frame);
+        table.install(page, PageTable.entry(frame, 0));
+    }
+
+    /**
+     * Fills a lazy page, and the lazy pages around it in its aligned window
+     * of {@code window} pages and in its grant, with one host mapping.
+     */
+    private boolean populate(Grant g, long page, boolean write, int window) {
+        long w0 = Math.max(g.start(), page & -window);
+        long w1 = Math.min(g.end(), (page & -window) + window);
+        long from = page;
+        while (from > w0 && !PageTable.present(table.get(from - 1))) {
+            from--;
+        }
+        long to = page + 1;
+        while (to < w1 && !PageTable.present(table.get(to))) {
+            to++;
+        }
+        mm.reserveVmas(2);
+        switch (g.provider()) {
+            case Allocated a when a.cowFile() == null -> {
+                if (write) {
+                    fillFresh(page, from, to, false);
+                } else {
+                    for (long p = from; p < to; p++) {
+                        table.set(p, PageTable.entry(mm.zeroFrame(p), ZERO));
+                    }
+                }
+            }
+            case Allocated a -> {
+                long[] r = clipToFile(a.cowFile(), g, page, from, to);
+                if (r == null) {
+                    return false;
+                }
+                fillFromFile(a.cowFile(), g, page, r[0], r[1], false);
+            }
+            case AllocatedShared s -> fillFresh(page, from, to, true);
+            case FmapBorrowed f -> {
+                long[] r = clipToFile(f.file(), g, page, from, to);
+                if (r == null) {
+                    return false;
+                }
+                fillFromFile(f.file(), g, page, r[0], r[1], true);
+                if (write) {
+                    table.set(page, table.get(page) | DIRTY);
+                }
+            }
+            case PhysBorrowed b -> {
+                for (long p = from; p < to; p++) {
+                    table.set(p, PageTable.entry(b.base() + (p - g.start()), BORROWED));
+                }
+            }
+            case External x -> {
+                long frame = x.lender().lendFrame(x.page() + (page - g.start()), write);
+                if (frame < 0) {
+                    return false;
+                }
+                table.set(page, PageTable.entry(frame, 0));
+                from = page;
+                to = page + 1;
+            }
+        }
+        sync(from, to);
+        return true;
+    }
+
+    /** New zeroed frames for [from, to), contiguous if a run is free, else just {@code page}'s. */
+    private void fillFresh(long page, long from, long to, boolean shared) {
+        long frame = mm.allocate(to - from);
+        if (frame < 0) {
+            from = page;
+            to = page + 1;
+            frame = mm.allocateOne(page * PAGE);
+        }
+        for (long p = from; p < to; p++) {
+            mm.info.first(frame + (p - from), shared);
+            table.install(p, PageTable.entry(frame + (p - from), 0));
+        }
+    }
+
+    /** [from, to) cut to the pages that hold file bytes, or null if {@code page} lies wholly past the end of the file. */
+    private long[] clipToFile(FileRef file, Grant g, long page, long from, long to) {
+        long size;
+        try {
+            size = file.channel().size();
+        } catch (IOException e) {
+            throw new ErrnoException(Errno.EIO, page * PAGE, PAGE, "cannot read the size of " + file.path() + ": " + e.getMessage());
+        }
+        long filePages = Math.max(0, (size - file.offset() + PAGE - 1) / PAGE); // pages of the grant with file bytes
+        long last = g.start() + filePages;
+        if (page >= last) {
+            return null;
+        }
+        return new long[] {from, Math.min(to, last)};
+    }
+
+    private void fillFromFile(FileRef file, Grant g, long page, long from, long to, boolean shared) {
+        long frame = mm.allocate(to - from);
+        if (frame < 0) {
+            from = page;
+            to = page + 1;
+            frame = mm.allocateOne(page * PAGE);
+        }
+        byte[] buf = new byte[(int) PAGE];
+        for (long p = from; p < to; p++) {
+            long f = frame + (p - from);
+            mm.info.first(f, shared);
+            java.util.Arrays.fill(buf, (byte) 0);
+            try {
+                file.channel().read(ByteBuffer.wrap(buf), file.offset() + (p - g.start()) * PAGE);
+            } catch (IOException e) {
+                mm.info.decref(f);
+                mm.freed(f);
+                throw new ErrnoException(Errno.EIO, p * PAGE, PAGE, "reading " + file.path() + " failed: " + e.getMessage());
+            }
+            mm.memory.write(f, 0, buf, 0, buf.length);
+            table.install(p, PageTable.entry(f, 0));
+        }
+    }
+
+    /** The frame of one of this space's pages for a borrower, made present (writable if asked) and marked shared; -1 for EFAULT. */
+    private long lendFrame(long page, boolean write) {
+        if (closed || page < 0 || page >= pages || !resolveLocked(page, write)) {
+            return -1;
+        }
+        long pte = table.get(page);
+        if ((pte & ZERO) != 0) {
+            // A borrower must see later writes by the lender: give the page a frame of its own first.
+            makeWritable(grantAt(page), page, pte);
+            sync(page, page + 1);
+            pte = table.get(page);
+        }
+        if (!PageTable.refcounted(pte)) {
+            return -1;
+        }
+        mm.info.markShared(PageTable.frame(pte));
+        return PageTable.frame(pte);
+    }
+
+    private void populateAll(long from, long to, boolean write) {
+        for (long p = nextLazy(from, to); p >= 0; p = nextLazy(p + 1, to)) {
+            Grant g = grantAt(p);
+            if (g != null && !populate(g, p, write, POPULATE_RUN)) {
+                return; // the rest lies past the end of the file
+            }
+        }
+    }
+
+    private long nextLazy(long from, long to) {
+        for (long p = from; p < to; p++) {
+            if (!PageTable.present(table.get(p))) {
+                return p;
+            }
+        }
+        return -1;
+    }
+
+    // ---------------------------------------------------------------- host mirror
+
+    /** What the host should map at {@code page}: {frame, prot}, or null for nothing. */
+    private long[] desired(Grant g, long page) {
+        long pte = table.get(page);
+        if (g == null || !PageTable.present(pte)) {
+            return null;
+        }
+        int prot = g.prot();
+        if ((prot & Prot.WRITE) != 0 && !writableNow(g, page, pte)) {
+            prot &= ~Prot.WRITE;
+        }
+        return new long[] {PageTable.frame(pte), prot};
+    }
+
+    /** Brings the host mappings of [from, to) in line with the grants and the page table. */
+    private void sync(long from, long to) {
+        long p = from;
+        while (p < to) {
+            Grant g = grantAt(p);
+            long[] want = desired(g, p);
+            long q = p + 1;
+            if (want == null) {
+                long gEnd = g == null ? nextGrantStart(p, to) : Math.min(g.end(), to);
+                while (q < gEnd && desired(g, q) == null) {
+                    q++;
+                }
+                if (host.anyIn(p, q)) {
+                    unmapHost(p, q);
+                }
+            } else {
+                long gEnd = Math.min(g.end(), to);
+                while (q < gEnd) {
+                    long[] next = desired(g, q);
+                    if (next == null || next[0] != want[0] + (q - p) || next[1] != want[1]) {
+                        break;
+                    }
+                    q++;
+                }
+                if (!host.maps(p, q, want[0], (int) want[1])) {
+                    mapHost(p, q, want[0], (int) want[1]);
+                }
+            }
+            p = q;
+        }
+    }
+
+    private long nextGrantStart(long page, long limit) {
+        Long k = grants.ceilingKey(page);
+        return k == null ? limit : Math.min(k, limit);
+    }
+
+    private void mapHost(long from, long to, long frame, int prot) {
+        long before = host.vmas();
+        reservation.map(from * PAGE, mm.memory, frame, to - from, prot);
+        host.map(from, to - from, frame, prot);
+        mm.vmasChanged(host.vmas() - before);
+    }
+
+    private void unmapHost(long from, long to) {
+        long before = host.vmas();
+        reservation.unmap(from * PAGE, (to - from) * PAGE);
+        host.unmap(from, to - from);
+        mm.vmasChanged(host.vmas() - before);
+    }
+
+    private void protectHost(long from, long to, long frame, int prot) {
+        long before = host.vmas();
+        reservation.protect(from * PAGE, (to - from) * PAGE, prot);
+        host.map(from, to - from, frame, prot);
+        mm.vmasChanged(host.vmas() - before);
+    }
+
+    long vmas() {
+        return host.vmas();
+    }
+
+    void countReferences(Map<Object, Boolean> leaves, Map<Long, Long> refs) {
+        table.countReferences(leaves, refs);
+    }
+
+    /**
+     * Throws if a host mapping maps another frame than the page table, or
+     * allows more than it: less is allowed (after the other side of a
+     * copy-on-write pair breaks it, this side may write, and learns so at its
+     * next write fault).
+     */
+    void checkHostMappings() {
+        for (HostMap.Run run : host.runs()) {
+            for (long p = run.start(); p < run.end(); p++) {
+                long[] want = desired(grantAt(p), p);
+                if (want == null || want[0] != run.frameAt(p) || (run.prot() & ~want[1]) != 0) {
+                    throw new IllegalStateException("guest page 0x" + Long.toHexString(p * PAGE) + " is host-mapped to frame "
+                            + run.frameAt(p) + " " + Prot.toString(run.prot()) + " but should be "
+                            + (want == null ? "unmapped" : "frame " + want[0] + " " + Prot.toString((int) want[1])));
+                }
+            }
+        }
+        for (Grant g : grants.values()) {
+            for (long p = table.nextPresent(g.start(), g.end()); p >= 0; p = table.nextPresent(p + 1, g.end())) {
+                if (host.at(p) == null) {
+                    throw new IllegalStateException("guest page 0x" + Long.toHexString(p * PAGE) + " is present but not host-mapped");
+                }
+            }
+        }
+        if (host.recount() != host.vmas()) {
+            throw new IllegalStateException("VMA count " + host.vmas() + " but the runs make " + host.recount());
+        }
+    }
+
+    // ---------------------------------------------------------------- copies
+
+    /**
+     * Copies guest bytes at {@code from} into {@code to}, resolving demand
+     * faults on the way. Returns the bytes not copied: 0, or the count from
+     * the first byte the guest may not read (EFAULT).
+     */
+    public long copyFromUser(MemorySegment to, long from) {
+        long n = to.byteSize();
+        long done = 0;
+        int retries = 0;
+        while (done < n) {
+            long left = reservation.copyFromUser(to.asSlice(done), from + done);
+            long now = n - left;
+            retries = now == done ? retries + 1 : 0;
+            done = now;
+            if (left == 0 || retries > MAX_RETRIES || !resolve(from + done, false)) {
+                break;
+            }
+        }
+        return n - done;
+    }
+
+    public long copyFromUser(byte[] to, int offset, long from, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, to.length);
+        return copyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from);
+    }
+
+    /** Copies {@code from} to guest address {@code to}, resolving faults (including copy-on-write). Returns bytes not copied. */
+    public long copyToUser(long to, MemorySegment from) {
+        long n = from.byteSize();
+        long done = 0;
+        int retries = 0;
+        while (done < n) {
+            long left = reservation.copyToUser(to + done, from.asSlice(done));
+            long now = n - left;
+            retries = now == done ? retries + 1 : 0;
+            done = now;
+            if (left == 0 || retries > MAX_RETRIES || !resolve(to + done, true)) {
+                break;
+            }
+        }
+        return n - done;
+    }
+
+    public long copyToUser(long to, byte[] from, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, from.length);
+        return copyToUser(to, MemorySegment.ofArray(from).asSlice(offset, length));
+    }
+
+    /** Zeroes guest bytes, resolving faults. Returns bytes not cleared. */
+    public long clearUser(long to, long length) {
+        if (length < 0) {
+            throw new IllegalArgumentException("negative length " + length);
+        }
+        long done = 0;
+        int retries = 0;
+        while (done < length) {
+            long left = reservation.clearUser(to + done, length - done);
+            long now = length - left;
+            retries = now == done ? retries + 1 : 0;
+            done = now;
+            if (left == 0 || retries > MAX_RETRIES || !resolve(to + done, true)) {
+                break;
+            }
+        }
+        return length - done;
+    }
+
+    /**
+     * strncpy_from_user with demand faults: a page at a time, so a fault
+     * names its page. Returns the length without the NUL, {@code count}, or
+     * -EFAULT.
+     */
+    public long strncpyFromUser(byte[] to, int offset, long from, int count) {
+        java.util.Objects.checkFromIndexSize(offset, count, to.length);
+        int done = 0;
+        int retries = 0;
+        while (done < count) {
+            long at = from + done;
+            int piece = (int) Math.min(count - done, PAGE - Math.floorMod(at, PAGE));
+            long got = reservation.strncpyFromUser(to, offset + done, at, piece);
+            if (got == -Errno.EFAULT.number()) {
+                if (++retries > MAX_RETRIES || !resolve(at, false)) {
+                    return got;
+                }
+                continue;
+            }
+            retries = 0;
+            if (got < piece) {
+                return done + got;
+            }
+            done += piece;
+        }
+        return count;
+    }
+
+    // ---------------------------------------------------------------- inspection
+
+    /** The grants, in address order. */
+    public List<Grant> grants() {
+        mm.lock.lock();
+        try {
+            return List.copyOf(grants.values());
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** What backs one guest page now. */
+    public enum PageState { UNMAPPED, LAZY, ZEROED, PRIVATE, COW_SHARED, SHARED }
+
+    public PageState pageState(long address) {
+        mm.lock.lock();
+        try {
+            long page = address / PAGE;
+            Grant g = address < 0 || address >= size() ? null : grantAt(page);
+            if (g == null) {
+                return PageState.UNMAPPED;
+            }
+            long pte = table.get(page);
+            if (!PageTable.present(pte)) {
+                return PageState.LAZY;
+            }
+            if ((pte & ZERO) != 0) {
+                return PageState.ZEROED;
+            }
+            if (g.provider().shared() || (pte & BORROWED) != 0 || mm.info.isShared(PageTable.frame(pte))) {
+                return PageState.SHARED;
+            }
+            return table.leafShared(page) || mm.info.refcount(PageTable.frame(pte)) > 1 ? PageState.COW_SHARED : PageState.PRIVATE;
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** The frame mapped at a guest page and its refcount, or null when not present; for tests and the demo. */
+    public long[] frameOf(long address) {
+        mm.lock.lock();
+        try {
+            long pte = address < 0 || address >= size() ? 0 : table.get(address / PAGE);
+            if (!PageTable.present(pte)) {
+                return null;
+            }
+            long f = PageTable.frame(pte);
+            return new long[] {f, PageTable.refcounted(pte) ? mm.info.refcount(f) : 0};
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+}

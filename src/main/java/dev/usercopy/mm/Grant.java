@@ -1,0 +1,23 @@
+package dev.usercopy.mm;
+
+/** A mapped guest range: pages [start, start + pages), its protection and its provider. */
+public record Grant(long start, long pages, int prot, Provider provider) {
+    public long end() {
+        return start + pages;
+    }
+
+    boolean contains(long page) {
+        return page >= start && page < start + pages;
+    }
+
+    /** The part of this grant within [from, to). */
+    Grant slice(long from, long to) {
+        long s = Math.max(start, from);
+        long e = Math.min(end(), to);
+        return new Grant(s, e - s, prot, provider.skip(s - start));
+    }
+
+    Grant withProt(int newProt) {
+        return new Grant(start, pages, newProt, provider);
+    }
+}

@@ -1,0 +1,172 @@
+package dev.usercopy.mm;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+
+/**
+ * What the host has mapped in one reservation, as runs of pages that map
+ * consecutive frames with one protection; everything else is the reserved,
+ * inaccessible state. Adjacent runs that continue each other's frames with
+ * the same protection are merged, as the host kernel merges their VMAs, so
+ * {@link #vmas()} is the number of host mappings the reservation costs.
+ */
+final class HostMap {
+    record Run(long start, long pages, long frame, int prot) {
+        long end() {
+            return start + pages;
+        }
+
+        long frameAt(long page) {
+            return frame + (page - start);
+        }
+    }
+
+    private final TreeMap<Long, Run> runs = new TreeMap<>();
+    private final long size;
+    /** Sum over runs of 1 + (1 if a reserved gap precedes it); plus 1 for the tail and guard. */
+    private long vmas = 1;
+
+    HostMap(long size) {
+        this.size = size;
+    }
+
+    long vmas() {
+        return vmas;
+    }
+
+    Iterable<Run> runs() {
+        return runs.values();
+    }
+
+    /** The run that maps {@code page}, or null. */
+    Run at(long page) {
+        Map.Entry<Long, Run> e = runs.floorEntry(page);
+        return e != null && e.getValue().end() > page ? e.getValue() : null;
+    }
+
+    /** Whether [from, to) is mapped exactly as one stretch of {@code frame}... with {@code prot}. */
+    boolean maps(long from, long to, long frame, int prot) {
+        Run r = at(from);
+        return r != null && r.end() >= to && r.prot() == prot && r.frameAt(from) == frame;
+    }
+
+    boolean anyIn(long from, long to) {
+        Map.Entry<Long, Run> e = runs.lowerEntry(to);
+        return e != null && e.getValue().end() > from;
+    }
+
+    /** Runs overlapping [from, to), clipped to it. */
+    List<Run> within(long from, long to) {
+        List<Run> out = new ArrayList<>();
+        Map.Entry<Long, Run> first = runs.floorEntry(from);
+        Long key = first != null && first.getValue().end() > from ? first.getKey() : runs.ceilingKey(from);
+        for (Run r : key == null ? List.<Run>of() : runs.tailMap(key, true).values()) {
+            if (r.start() >= to) {
+                break;
+            }
+            long s = Math.max(r.start(), from);
+            long e = Math.min(r.end(), to);
+            out.add(new Run(s, e - s, r.frameAt(s), r.prot()));
+        }
+        return out;
+    }
+
+    void map(long start, long pages, long frame, int prot) {
+        long anchor = anchor(start);
+        long last = last(start + pages);
+        long before = window(anchor, last);
+        cut(start, start + pages);
+        runs.put(start, new Run(start, pages, frame, prot));
+        mergeAround(start);
+        vmas += window(anchor, last) - before;
+    }
+
+    void unmap(long start, long pages) {
+        long anchor = anchor(start);
+        long last = last(start + pages);
+        long before = window(anchor, last);
+        cut(start, start + pages);
+        vmas += window(anchor, last) - before;
+    }
+
+    /** Where the runs a change to [from, ...) can affect begin: the run before it, if any. */
+    private long anchor(long from) {
+        Long lo = runs.lowerKey(from);
+        return lo != null ? lo : from;
+    }
+
+    /** Where they end: the first run at or after {@code to}, whose gap the change may open or close. */
+    private long last(long to) {
+        Long hi = runs.ceilingKey(to);
+        return hi != null ? hi : Long.MAX_VALUE;
+    }
+
+    /** Removes [from, to) from the runs, keeping the parts of runs outside it. */
+    private void cut(long from, long to) {
+        for (Run r : within(from, to)) {
+            Run whole = at(r.start());
+            runs.remove(whole.start());
+            if (whole.start() < from) {
+                runs.put(whole.start(), new Run(whole.start(), from - whole.start(), whole.frame(), whole.prot()));
+            }
+            if (whole.end() > to) {
+                runs.put(to, new Run(to, whole.end() - to, whole.frameAt(to), whole.prot()));
+            }
+        }
+    }
+
+    private void mergeAround(long start) {
+        Run r = runs.get(start);
+        Map.Entry<Long, Run> left = runs.lowerEntry(start);
+        if (left != null && continues(left.getValue(), r)) {
+            runs.remove(start);
+            r = new Run(left.getKey(), left.getValue().pages() + r.pages(), left.getValue().frame(), r.prot());
+            runs.put(r.start(), r);
+        }
+        Run right = runs.get(r.end());
+        if (right != null && continues(r, right)) {
+            runs.remove(right.start());
+            runs.put(r.start(), new Run(r.start(), r.pages() + right.pages(), r.frame(), r.prot()));
+        }
+    }
+
+    private static boolean continues(Run a, Run b) {
+        return a.end() == b.start() && a.prot() == b.prot() && a.frame() + a.pages() == b.frame();
+    }
+
+    /**
+     * The VMA contributions of the runs starting in [anchor, last]. With both
+     * ends taken before a change, that is everything the change can alter:
+     * a run past {@code last} keeps its predecessor's end and so its gap.
+     */
+    private long window(long anchor, long last) {
+        long sum = 0;
+        for (Run r : runs.subMap(anchor, true, last, true).values()) {
+            sum += 1 + (gapBefore(r) ? 1 : 0);
+        }
+        return sum;
+    }
+
+    private boolean gapBefore(Run r) {
+        if (r.start() == 0) {
+            return false;
+        }
+        Map.Entry<Long, Run> prev = runs.lowerEntry(r.start());
+        return prev == null || prev.getValue().end() < r.start();
+    }
+
+    /** The VMA count recomputed from scratch, for the invariant check. */
+    long recount() {
+        long n = 1;
+        for (Run r : runs.values()) {
+            n += 1 + (gapBefore(r) ? 1 : 0);
+        }
+        return n;
+    }
+
+    long size() {
+        return size;
+    }
+}

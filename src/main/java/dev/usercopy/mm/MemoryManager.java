@@ -1,0 +1,304 @@
+package dev.usercopy.mm;
+
+import java.io.IOException;
+import java.nio.channels.FileChannel;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantLock;
+
+import dev.usercopy.platform.Errno;
+import dev.usercopy.platform.HostVmas;
+import dev.usercopy.platform.PhysicalMemory;
+
+/**
+ * One machine's memory: the physical frames, their {@link PageInfo}, the
+ * allocator, the zeroed frames, the address spaces, and the lock their
+ * changes take. Copies into guest memory never take the lock; resolving the
+ * faults they meet does.
+ *
+ * <p>Frame layout: [0, ZERO_RUN) are the zeroed frames, mapped read-only
+ * wherever a lazy page is read before it is written (a run rather than one
+ * frame, so fault-around maps a whole window with one mmap); the last
+ * {@code deviceFrames} frames stand for device memory (PhysBorrowed grants,
+ * never allocated); the allocator owns the rest.
+ */
+public final class MemoryManager implements AutoCloseable {
+    /** Zeroed frames: the largest fault-around window. */
+    static final int ZERO_RUN = 512;
+
+    /** How fork copies the page table. */
+    public enum ForkMode {
+        /** Share page-table leaves copy-on-write: one step per 512 pages. */
+        SHARED_TABLES,
+        /** Copy every present entry and take a reference per frame. */
+        COPY_PAGES
+    }
+
+    /**
+     * @param frames       frames of physical memory (the memfd is sparse: unused frames cost nothing)
+     * @param faultAround  pages a demand fault maps at once, aligned (1 to {@value #ZERO_RUN})
+     * @param vmaBudget    host mappings this manager may create; 0 for a share of what the host allows
+     * @param addressSpaceSize bytes of guest address space each address space reserves
+     * @param deviceFrames frames at the top set aside for PhysBorrowed mappings
+     */
+    public record Config(long frames, int faultAround, long vmaBudget, long addressSpaceSize, long deviceFrames, ForkMode forkMode) {
+        public Config {
+            if (faultAround < 1 || faultAround > ZERO_RUN || Integer.bitCount(faultAround) != 1) {
+                throw new IllegalArgumentException("faultAround " + faultAround + " is not a power of two in 1.." + ZERO_RUN);
+            }
+            if (frames < ZERO_RUN + deviceFrames + 1) {
+                throw new IllegalArgumentException(frames + " frames leave none to allocate");
+            }
+            if (addressSpaceSize <= 0 || addressSpaceSize % AddressSpace.PAGE != 0) {
+                throw new IllegalArgumentException("address space size " + addressSpaceSize + " is not a positive multiple of a page");
+            }
+        }
+
+        public static Config defaults() {
+            return new Config(1L << 20, 16, 0, 64L << 30, 16, ForkMode.SHARED_TABLES);
+        }
+
+        public Config withFrames(long n) {
+            return new Config(n, faultAround, vmaBudget, addressSpaceSize, deviceFrames, forkMode);
+        }
+
+        public Config withFaultAround(int pages) {
+            return new Config(frames, pages, vmaBudget, addressSpaceSize, deviceFrames, forkMode);
+        }
+
+        public Config withVmaBudget(long n) {
+            return new Config(frames, faultAround, n, addressSpaceSize, deviceFrames, forkMode);
+        }
+
+        public Config withAddressSpaceSize(long bytes) {
+            return new Config(frames, faultAround, vmaBudget, bytes, deviceFrames, forkMode);
+        }
+
+        public Config withForkMode(ForkMode mode) {
+            return new Config(frames, faultAround, vmaBudget, addressSpaceSize, deviceFrames, mode);
+        }
+    }
+
+    /**
+     * Host mappings all managers together may hold: what vm.max_map_count
+     * leaves after the JVM's own, less a margin for what the JVM maps later
+     * (threads, heap, code cache).
+     */
+    private static final long PROCESS_VMA_BUDGET = Math.max(1024, HostVmas.limit() - HostVmas.inUse() - 8192);
+    private static final AtomicLong PROCESS_VMAS = new AtomicLong();
+
+    final ReentrantLock lock = new ReentrantLock();
+    final Config config;
+    final PhysicalMemory memory;
+    final PageInfo info;
+    final FrameAllocator allocator;
+    final long deviceBase;
+    private final long vmaBudget;
+    private long vmas;
+    private final List<Long> freed = new ArrayList<>();
+    private final Set<AddressSpace> spaces = Collections.synchronizedSet(new LinkedHashSet<>());
+    private final Map<Path, FileChannel> files = new HashMap<>();
+    private boolean closed;
+
+    public MemoryManager(Config config) {
+        this.config = config;
+        this.memory = PhysicalMemory.create(config.frames());
+        this.info = new PageInfo(config.frames());
+        this.deviceBase = config.frames() - config.deviceFrames();
+        this.allocator = new FrameAllocator(ZERO_RUN, deviceBase);
+        this.vmaBudget = config.vmaBudget() > 0 ? config.vmaBudget() : PROCESS_VMA_BUDGET;
+    }
+
+    public MemoryManager() {
+        this(Config.defaults());
+    }
+
+    public Config config() {
+        return config;
+    }
+
+    /** A new, empty address space. */
+    public AddressSpace newAddressSpace() {
+        lock.lock();
+        try {
+            checkOpen();
+            reserveVmas(1);
+            AddressSpace space = new AddressSpace(this);
+            spaces.add(space);
+            return space;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    void checkOpen() {
+        if (closed) {
+            throw new IllegalStateException("memory manager is closed");
+        }
+    }
+
+    void registerFork(AddressSpace child) {
+        spaces.add(child);
+    }
+
+    void removed(AddressSpace space) {
+        spaces.remove(space);
+    }
+
+    /** The zeroed frame that maps {@code page}: consecutive pages, consecutive frames. */
+    long zeroFrame(long page) {
+        return page % ZERO_RUN;
+    }
+
+    /** Allocates {@code count} contiguous frames; -1 if no run that long is free. */
+    long allocate(long count) {
+        return allocator.allocate(count);
+    }
+
+    /** Allocates one frame or fails with ENOMEM. */
+    long allocateOne(long address) {
+        long f = allocator.allocate(1);
+        if (f < 0) {
+            throw new ErrnoException(Errno.ENOMEM, address, AddressSpace.PAGE,
+                    "out of physical frames (" + allocator.capacity() + " in all)");
+        }
+        return f;
+    }
+
+    /** A frame whose last reference went; discarded and reusable after {@link #flushFreed}. */
+    void freed(long frame) {
+        freed.add(frame);
+    }
+
+    /** Gives freed frames back, in runs. Call after the host no longer maps them. */
+    void flushFreed() {
+        if (freed.isEmpty()) {
+            return;
+        }
+        freed.sort(null);
+        int i = 0;
+        while (i < freed.size()) {
+            int j = i + 1;
+            while (j < freed.size() && freed.get(j) == freed.get(j - 1) + 1) {
+                j++;
+            }
+            memory.discard(freed.get(i), j - i);
+            allocator.release(freed.get(i), j - i);
+            i = j;
+        }
+        freed.clear();
+    }
+
+    /** Fails with ENOMEM unless {@code n} more host mappings fit the budgets. */
+    void reserveVmas(long n) {
+        if (vmas + n > vmaBudget || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET) {
+            throw new ErrnoException(Errno.ENOMEM, 0, 0, "host mapping budget reached: " + vmas + " of " + vmaBudget
+                    + " for this machine, " + PROCESS_VMAS.get() + " of " + PROCESS_VMA_BUDGET
+                    + " for the process (vm.max_map_count " + HostVmas.limit() + ")");
+        }
+    }
+
+    void vmasChanged(long delta) {
+        vmas += delta;
+        PROCESS_VMAS.addAndGet(delta);
+    }
+
+    /** The channel of a host file, opened once per manager. */
+    FileChannel channel(Path file) throws IOException {
+        Path key = file.toAbsolutePath().normalize();
+        FileChannel ch = files.get(key);
+        if (ch == null) {
+            ch = java.nio.file.Files.isWritable(key)
+                    ? FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE)
+                    : FileChannel.open(key, StandardOpenOption.READ);
+            files.put(key, ch);
+        }
+        return ch;
+    }
+
+    public record Stats(long frames, long freeFrames, long usedFrames, long vmas, long vmaBudget, int addressSpaces) {}
+
+    public Stats stats() {
+        lock.lock();
+        try {
+            return new Stats(allocator.capacity(), allocator.free(), allocator.capacity() - allocator.free(), vmas, vmaBudget, spaces.size());
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Checks that every frame is free or referenced exactly as often as page
+     * tables point at it (a leaf shared by forks counting once), and that each
+     * address space's host mappings match its page table. Throws
+     * {@link IllegalStateException} naming the first thing wrong.
+     */
+    public void checkInvariants() {
+        lock.lock();
+        try {
+            if (!freed.isEmpty()) {
+                throw new IllegalStateException(freed.size() + " freed frames not given back");
+            }
+            Map<Object, Boolean> leaves = PageTable.identitySet();
+            Map<Long, Long> refs = new HashMap<>();
+            long spaceVmas = 0;
+            for (AddressSpace s : List.copyOf(spaces)) {
+                s.countReferences(leaves, refs);
+                s.checkHostMappings();
+                spaceVmas += s.vmas();
+            }
+            for (long f = ZERO_RUN; f < deviceBase; f++) {
+                long want = refs.getOrDefault(f, 0L);
+                if (info.refcount(f) != want) {
+                    throw new IllegalStateException("frame " + f + " has refcount " + info.refcount(f) + " but " + want + " page-table leaves map it");
+                }
+                if (allocator.isAllocated(f) != (want > 0)) {
+                    throw new IllegalStateException("frame " + f + " is " + (allocator.isAllocated(f) ? "allocated" : "free") + " with " + want + " references");
+                }
+            }
+            for (Long f : refs.keySet()) {
+                if (!allocator.owns(f)) {
+                    throw new IllegalStateException("frame " + f + " outside the allocator is refcounted");
+                }
+            }
+            if (spaceVmas != vmas) {
+                throw new IllegalStateException("VMA count " + vmas + " but address spaces hold " + spaceVmas);
+            }
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Closes every address space, then physical memory. */
+    @Override
+    public void close() {
+        for (AddressSpace s : List.copyOf(spaces)) {
+            s.close();
+        }
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (FileChannel ch : files.values()) {
+                try {
+                    ch.close();
+                } catch (IOException ignored) {
+                    // closing a read channel loses nothing
+                }
+            }
+            memory.close();
+        } finally {
+            lock.unlock();
+        }
+    }
+}

@@ -1,0 +1,172 @@
+package dev.usercopy.platform;
+
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
+import static dev.usercopy.platform.libc_h.MAP_FIXED;
+import static dev.usercopy.platform.libc_h.MAP_NORESERVE;
+import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
+import static dev.usercopy.platform.libc_h.PROT_NONE;
+
+/**
+ * A guest address space's host range: guest address 0 is its first byte.
+ * Reserved as one PROT_NONE, MAP_NORESERVE mapping with a guard page after
+ * it, so a copy that runs off the end faults instead of reaching whatever the
+ * host maps next. Frames are mapped in and out of it; it never shrinks.
+ *
+ * <p>Copies run without locks. {@link #close} waits for copies in flight
+ * before it gives the range back, since once unmapped the host may reuse the
+ * range for JVM memory that a late copy would then write.
+ */
+public final class Reservation implements AutoCloseable {
+    private static final long PAGE = PhysicalMemory.FRAME_SIZE;
+    private static final long GUARD = PAGE;
+
+    private final long base;
+    private final long size;
+    /** Copies in flight, plus CLOSED once closing has begun. */
+    private final AtomicLong inFlight = new AtomicLong();
+    private static final long CLOSED = 1L << 62;
+
+    private Reservation(long base, long size) {
+        this.base = base;
+        this.size = size;
+    }
+
+    /** Reserves {@code size} bytes of guest address space (a multiple of the frame size). */
+    public static Reservation reserve(long size) {
+        if (size <= 0 || size % PAGE != 0) {
+            throw new IllegalArgumentException("reservation size " + size + " is not a positive multiple of " + PAGE);
+        }
+        long base = Posix.mmap(0, size + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        return new Reservation(base, size);
+    }
+
+    public long size() {
+        return size;
+    }
+
+    private void checkRange(long guest, long length) {
+        if (inFlight.get() >= CLOSED) {
+            throw new IllegalStateException("reservation is closed");
+        }
+        if (guest < 0 || length < 0 || guest > size - length || guest % PAGE != 0 || length % PAGE != 0) {
+            throw new IndexOutOfBoundsException("guest range [0x" + Long.toHexString(guest) + ", +" + length
+                    + ") not page-aligned inside a reservation of " + size);
+        }
+    }
+
+    /** Maps {@code count} frames of {@code memory} at guest address {@code guest}. */
+    public void map(long guest, PhysicalMemory memory, long frame, long count, int prot) {
+        checkRange(guest, count * PAGE);
+        memory.mapInto(base + guest, frame, count, prot);
+    }
+
+    /** Returns a guest range to the reserved, inaccessible state. */
+    public void unmap(long guest, long length) {
+        checkRange(guest, length);
+        Posix.mmap(base + guest, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+    }
+
+    /** mprotect of a guest range that is mapped. */
+    public void protect(long guest, long length, int prot) {
+        checkRange(guest, length);
+        Posix.mprotect(base + guest, length, prot);
+    }
+
+    /** Bytes of {@code [guest, guest + length)} that lie inside the reservation. */
+    private long inside(long guest, long length) {
+        if (guest < 0 || guest >= size) {
+            return 0;
+        }
+        return Math.min(length, size - guest);
+    }
+
+    private boolean enter() {
+        if (inFlight.incrementAndGet() >= CLOSED) {
+            inFlight.decrementAndGet();
+            return false;
+        }
+        return true;
+    }
+
+    private void leave() {
+        inFlight.decrementAndGet();
+    }
+
+    /** {@link UserCopy#copyFromUser} at a guest address: bytes not copied; past the end counts as not copied. */
+    public long copyFromUser(MemorySegment to, long from) {
+        long n = to.byteSize();
+        long in = inside(from, n);
+        if (in == 0 || !enter()) {
+            return n;
+        }
+        try {
+            return n - in + UserCopy.copyFromUser(to.asSlice(0, in), base + from);
+        } finally {
+            leave();
+        }
+    }
+
+    /** {@link UserCopy#copyToUser} at a guest address: bytes not copied; past the end counts as not copied. */
+    public long copyToUser(long to, MemorySegment from) {
+        long n = from.byteSize();
+        long in = inside(to, n);
+        if (in == 0 || !enter()) {
+            return n;
+        }
+        try {
+            return n - in + UserCopy.copyToUser(base + to, from.asSlice(0, in));
+        } finally {
+            leave();
+        }
+    }
+
+    /** {@link UserCopy#clearUser} at a guest address. */
+    public long clearUser(long to, long length) {
+        long in = inside(to, length);
+        if (in == 0 || !enter()) {
+            return length;
+        }
+        try {
+            return length - in + UserCopy.clearUser(base + to, in);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
+     * {@link UserCopy#strncpyFromUser} at a guest address, with the count
+     * cut at the end of the reservation: a string that runs off it is -EFAULT.
+     */
+    public long strncpyFromUser(byte[] to, int toOffset, long from, int count) {
+        long in = inside(from, count);
+        if (count == 0) {
+            return 0;
+        }
+        if (in == 0 || !enter()) {
+            return -Errno.EFAULT.number();
+        }
+        try {
+            long got = UserCopy.strncpyFromUser(to, toOffset, base + from, (int) in);
+            return got == in && in < count ? -Errno.EFAULT.number() : got;
+        } finally {
+            leave();
+        }
+    }
+
+    /** Waits for copies in flight, then unmaps the range. Later copies copy nothing. */
+    @Override
+    public void close() {
+        long seen = inFlight.getAndAdd(CLOSED);
+        if (seen >= CLOSED) {
+            inFlight.addAndGet(-CLOSED);
+            return;
+        }
+        while (inFlight.get() != CLOSED) {
+            Thread.onSpinWait();
+        }
+        Posix.munmap(base, size + GUARD);
+    }
+}
