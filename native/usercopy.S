@@ -17,6 +17,9 @@ bits 64
 %define SIGBUS          7
 %define SIGSEGV         11
 %define SYS_rt_sigaction 13
+%define SYS_fork        57
+%define SYS_wait4       61
+%define SYS_exit_group  231
 
 ; glibc x86-64: ucontext_t.uc_mcontext.gregs starts at 40, REG_RIP is gregs[16].
 %define UC_GREGS        40
@@ -39,6 +42,7 @@ global usercopy_extable_size:function
 global usercopy_extable_entry:function
 global usercopy_extable_hits:function
 global usercopy_abi:function
+global usercopy_fork_wait:function
 global usercopy0, usercopy1, usercopy1b, usercopy1c, usercopy1d, usercopy2, usercopy3
 
 ; ---------------------------------------------------------------------------
@@ -275,6 +279,35 @@ usercopy_abi:
     test edi, edi
     jz .done
     mov rax, -1
+.done:
+    ret
+
+; ---------------------------------------------------------------------------
+; long usercopy_fork_wait(void): fork(2) by raw syscall; the child exits at
+; once with status 0 and never returns to the JVM's code; the parent waits for
+; it. Returns 0, or -errno. For measuring what the host's fork costs.
+usercopy_fork_wait:
+    mov eax, SYS_fork
+    syscall
+    test rax, rax
+    js .done
+    jnz .wait
+    xor edi, edi
+    mov eax, SYS_exit_group
+    syscall
+.wait:
+    mov rdi, rax                ; the child's pid; syscall keeps rdi
+.again:
+    xor esi, esi
+    xor edx, edx
+    xor r10d, r10d
+    mov eax, SYS_wait4
+    syscall
+    cmp rax, -4                 ; EINTR
+    je .again
+    test rax, rax
+    js .done
+    xor eax, eax
 .done:
     ret
 

@@ -103,6 +103,18 @@ public final class Posix {
         }
     }
 
+    /**
+     * Forks this process; the child exits at once without running any of the
+     * JVM's code, and this waits for it. What it costs is what the host
+     * kernel's fork costs for this process's memory.
+     */
+    public static void forkAndReap() {
+        long r = usercopy_h.usercopy_fork_wait();
+        if (r < 0) {
+            throw new NativeCallException("fork", (int) -r, "");
+        }
+    }
+
     /** A view of {@code length} bytes of host memory at {@code addr}. The caller owns the lifetime. */
     @SuppressWarnings("restricted")
     public static MemorySegment segment(long addr, long length) {

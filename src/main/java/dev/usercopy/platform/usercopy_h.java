@@ -279,6 +279,20 @@ public final class usercopy_h {
         }
     }
 
+    private static final class usercopy_fork_wait {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(findOrThrow("usercopy_fork_wait"), DESC);
+    }
+
+    /** {@code long usercopy_fork_wait(void)}: fork, the child exits at once, the parent waits. 0 or -errno. */
+    public static long usercopy_fork_wait() {
+        try {
+            return (long) usercopy_fork_wait.HANDLE.invokeExact();
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
     /** The address of a global symbol of the library, such as a fixup label, or 0 if absent. */
     public static long symbolAddress(String name) {
         return SYMBOL_LOOKUP.find(name).map(MemorySegment::address).orElse(0L);

@@ -169,6 +169,9 @@ class AbiTest {
         expected.put("SIGBUS", "SIGBUS");
         expected.put("SIGSEGV", "SIGSEGV");
         expected.put("SYS_rt_sigaction", "SYS_rt_sigaction");
+        expected.put("SYS_fork", "SYS_fork");
+        expected.put("SYS_wait4", "SYS_wait4");
+        expected.put("SYS_exit_group", "SYS_exit_group");
         expected.put("UC_GREGS", "offsetof(ucontext_t, uc_mcontext.gregs)");
         expected.put("REG_RIP", "REG_RIP");
         List<Check> checks = new ArrayList<>();
