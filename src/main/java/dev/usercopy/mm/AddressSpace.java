@@ -772,8 +772,14 @@ public final class AddressSpace implements AutoCloseable {
         mm.vmasChanged(host.vmas() - before);
     }
 
-    long vmas() {
+    /** The host mappings this address space costs, by the model the VMA budget uses. */
+    public long vmas() {
         return host.vmas();
+    }
+
+    /** The host mappings the kernel actually has in this address space's range (reads /proc/self/maps). */
+    public long hostVmasMeasured() {
+        return reservation.hostMappings();
     }
 
     void countReferences(Map<Object, Boolean> leaves, Map<Long, Long> refs) {

@@ -156,6 +156,23 @@ public final class Reservation implements AutoCloseable {
         }
     }
 
+    /**
+     * The host mappings (lines of /proc/self/maps) inside the reservation and
+     * its guard page: what the kernel made of the maps, unmaps and protects.
+     */
+    public long hostMappings() {
+        long end = base + size + GUARD;
+        try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
+            return lines.filter(line -> {
+                int dash = line.indexOf('-');
+                long lo = Long.parseUnsignedLong(line.substring(0, dash), 16);
+                return lo >= base && lo < end;
+            }).count();
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot read /proc/self/maps", e);
+        }
+    }
+
     /** Waits for copies in flight, then unmaps the range. Later copies copy nothing. */
     @Override
     public void close() {
