@@ -97,7 +97,7 @@ public final class AddressSpace implements AutoCloseable {
             throw new ErrnoException(Errno.EINVAL, addr, length, "frames [" + baseFrame + ", +" + n + ") are not device frames ["
                     + mm.deviceBase + ", " + mm.config.frames() + ")");
         }
-        return mapGrant(addr, length, prot, flags | MapFlags.SHARED & ~MapFlags.PRIVATE, new PhysBorrowed(baseFrame));
+        return mapGrant(addr, length, prot, (flags | MapFlags.SHARED) & ~MapFlags.PRIVATE, new PhysBorrowed(baseFrame));
     }
 
     /** Maps {@code length} bytes of {@code lender}'s pages at {@code lenderAddr} here (External): shared both ways. */
@@ -491,7 +491,8 @@ public final class AddressSpace implements AutoCloseable {
 
     private boolean resolveLocked(long page, boolean write) {
         Grant g = grantAt(page);
-        if (g == null || (g.prot() & (write ? Prot.WRITE : Prot.READ)) == 0) {
+        // x86 cannot make a page writable or executable but not readable: Linux lets such pages be read.
+        if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : g.prot() == Prot.NONE)) {
             return false;
         }
         long pte = table.get(page);
@@ -668,8 +669,12 @@ public final class AddressSpace implements AutoCloseable {
             return -1;
         }
         long pte = table.get(page);
-        if ((pte & ZERO) != 0) {
-            // A borrower must see later writes by the lender: give the page a frame of its own first.
+        boolean cow = PageTable.refcounted(pte) && !mm.info.isShared(PageTable.frame(pte))
+                && (table.leafShared(page) || mm.info.refcount(PageTable.frame(pte)) > 1);
+        if ((pte & ZERO) != 0 || cow) {
+            // Lender and borrower must share one frame that no one else copies on write:
+            // give the lender a frame of its own first (as a write would).
+            mm.reserveVmas(2);
             makeWritable(grantAt(page), page, pte);
             sync(page, page + 1);
             pte = table.get(page);
@@ -817,6 +822,15 @@ public final class AddressSpace implements AutoCloseable {
 
     // ---------------------------------------------------------------- copies
 
+    /** {@link #resolve} for a copy of {@code length} at {@code start} that got {@code done} bytes in: an ENOMEM says so. */
+    private boolean resolveDuringCopy(long start, long length, long done, boolean write) {
+        try {
+            return resolve(start + done, write);
+        } catch (ErrnoException e) {
+            throw new ErrnoException(e.errno(), start, length, done, "copy stopped at guest 0x" + Long.toHexString(start + done) + ": " + e.getMessage());
+        }
+    }
+
     /**
      * Copies guest bytes at {@code from} into {@code to}, resolving demand
      * faults on the way. Returns the bytes not copied: 0, or the count from
@@ -831,7 +845,7 @@ public final class AddressSpace implements AutoCloseable {
             long now = n - left;
             retries = now == done ? retries + 1 : 0;
             done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolve(from + done, false)) {
+            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(from, n, done, false)) {
                 break;
             }
         }
@@ -853,7 +867,7 @@ public final class AddressSpace implements AutoCloseable {
             long now = n - left;
             retries = now == done ? retries + 1 : 0;
             done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolve(to + done, true)) {
+            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(to, n, done, true)) {
                 break;
             }
         }
@@ -877,7 +891,7 @@ public final class AddressSpace implements AutoCloseable {
             long now = length - left;
             retries = now == done ? retries + 1 : 0;
             done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolve(to + done, true)) {
+            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(to, length, done, true)) {
                 break;
             }
         }
@@ -898,7 +912,7 @@ public final class AddressSpace implements AutoCloseable {
             int piece = (int) Math.min(count - done, PAGE - Math.floorMod(at, PAGE));
             long got = reservation.strncpyFromUser(to, offset + done, at, piece);
             if (got == -Errno.EFAULT.number()) {
-                if (++retries > MAX_RETRIES || !resolve(at, false)) {
+                if (++retries > MAX_RETRIES || !resolveDuringCopy(from, count, done, false)) {
                     return got;
                 }
                 continue;
