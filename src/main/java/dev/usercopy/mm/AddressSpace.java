@@ -758,7 +758,9 @@ public final class AddressSpace implements AutoCloseable {
 
     private void mapHost(long from, long to, long frame, int prot) {
         long before = host.vmas();
-        reservation.map(from * PAGE, mm.memory, frame, to - from, prot);
+        // Populate writable mappings: they are about to be written (a write fault, a fork's child
+        // that shares the parent's written frames); read-only ones may map zeroed frames lazily.
+        reservation.map(from * PAGE, mm.memory, frame, to - from, prot, (prot & Prot.WRITE) != 0);
         host.map(from, to - from, frame, prot);
         mm.vmasChanged(host.vmas() - before);
     }

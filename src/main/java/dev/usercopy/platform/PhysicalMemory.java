@@ -5,6 +5,7 @@ import java.lang.foreign.MemorySegment;
 import static dev.usercopy.platform.libc_h.MADV_REMOVE;
 import static dev.usercopy.platform.libc_h.MAP_FIXED;
 import static dev.usercopy.platform.libc_h.MAP_NORESERVE;
+import static dev.usercopy.platform.libc_h.MAP_POPULATE;
 import static dev.usercopy.platform.libc_h.MAP_SHARED;
 import static dev.usercopy.platform.libc_h.MFD_CLOEXEC;
 import static dev.usercopy.platform.libc_h.PROT_READ;
@@ -105,10 +106,15 @@ public final class PhysicalMemory implements AutoCloseable {
         return Posix.segment(view + frame * FRAME_SIZE, count * FRAME_SIZE);
     }
 
-    /** Maps {@code count} frames from {@code frame} at host address {@code host}, replacing what was there. */
-    void mapInto(long host, long frame, long count, int prot) {
+    /**
+     * Maps {@code count} frames from {@code frame} at host address {@code host},
+     * replacing what was there. With {@code populate} the host fills in its own
+     * page tables (and its memory for frames not yet touched) in this one call
+     * rather than fault by fault on first access.
+     */
+    void mapInto(long host, long frame, long count, int prot, boolean populate) {
         checkRun(frame, count);
-        Posix.mmap(host, count * FRAME_SIZE, prot, MAP_SHARED | MAP_FIXED, fd, frame * FRAME_SIZE);
+        Posix.mmap(host, count * FRAME_SIZE, prot, MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), fd, frame * FRAME_SIZE);
     }
 
     @Override

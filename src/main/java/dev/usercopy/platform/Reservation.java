@@ -57,10 +57,10 @@ public final class Reservation implements AutoCloseable {
         }
     }
 
-    /** Maps {@code count} frames of {@code memory} at guest address {@code guest}. */
-    public void map(long guest, PhysicalMemory memory, long frame, long count, int prot) {
+    /** Maps {@code count} frames of {@code memory} at guest address {@code guest}; see {@link PhysicalMemory#mapInto}. */
+    public void map(long guest, PhysicalMemory memory, long frame, long count, int prot, boolean populate) {
         checkRange(guest, count * PAGE);
-        memory.mapInto(base + guest, frame, count, prot);
+        memory.mapInto(base + guest, frame, count, prot, populate);
     }
 
     /** Returns a guest range to the reserved, inaccessible state. */
