@@ -63,7 +63,7 @@ public final class AddressSpace implements AutoCloseable {
         this.reservation = Reservation.reserve(mm.config.addressSpaceSize()); // guest 0 is its first byte
         this.table = table;
         this.host = new HostMap(pages);
-        mm.vmasChanged(host.vmas());
+        mm.vmasChanged(host.vmas() + 1); // and the guard page
     }
 
     /** Bytes of guest address space: valid addresses are [0, size()). */
@@ -379,7 +379,7 @@ public final class AddressSpace implements AutoCloseable {
         mm.lock.lock();
         try {
             checkOpen(0, 0);
-            mm.reserveVmas(host.vmas() + 2);
+            mm.reserveVmas(host.vmas() + 3);
             // Shared grants must have all their frames before the page table is shared,
             // or each side would fill a lazy page with a frame of its own.
             for (Grant g : List.copyOf(grants.values())) {
@@ -449,7 +449,7 @@ public final class AddressSpace implements AutoCloseable {
             reservation.close(); // waits for copies in flight; none can reach a frame after this
             grants.clear();
             table.release();
-            mm.vmasChanged(-host.vmas());
+            mm.vmasChanged(-(host.vmas() + 1));
             mm.removed(this);
         } finally {
             mm.flushFreed();
@@ -713,6 +713,9 @@ public final class AddressSpace implements AutoCloseable {
             return null;
         }
         int prot = g.prot();
+        if (prot != Prot.NONE) {
+            prot |= Prot.READ; // x86: whatever is mapped can be read; taking write away must not take that too
+        }
         if ((prot & Prot.WRITE) != 0 && !writableNow(g, page, pte)) {
             prot &= ~Prot.WRITE;
         }
@@ -779,12 +782,12 @@ public final class AddressSpace implements AutoCloseable {
         mm.vmasChanged(host.vmas() - before);
     }
 
-    /** The host mappings this address space costs, by the model the VMA budget uses. */
+    /** The host mappings (VMAs) over this address space's guest range, by the model the budget uses; the guard page is one more. */
     public long vmas() {
         return host.vmas();
     }
 
-    /** The host mappings the kernel actually has in this address space's range (reads /proc/self/maps). */
+    /** The host mappings the kernel has over this address space's guest range (reads /proc/self/maps). */
     public long hostVmasMeasured() {
         return reservation.hostMappings();
     }

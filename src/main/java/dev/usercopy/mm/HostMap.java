@@ -25,15 +25,23 @@ final class HostMap {
 
     private final TreeMap<Long, Run> runs = new TreeMap<>();
     private final long size;
-    /** Sum over runs of 1 + (1 if a reserved gap precedes it); plus 1 for the tail and guard. */
-    private long vmas = 1;
+    /** Sum over runs of 1 + (1 if a reserved gap precedes it). */
+    private long contributions;
 
     HostMap(long size) {
         this.size = size;
     }
 
+    /**
+     * The host mappings over the guest range: the runs, the reserved gaps
+     * between them, and the gap after the last one if it does not end the range.
+     */
     long vmas() {
-        return vmas;
+        return contributions + trailingGap();
+    }
+
+    private long trailingGap() {
+        return runs.isEmpty() || runs.lastEntry().getValue().end() < size ? 1 : 0;
     }
 
     Iterable<Run> runs() {
@@ -80,7 +88,7 @@ final class HostMap {
         cut(start, start + pages);
         runs.put(start, new Run(start, pages, frame, prot));
         mergeAround(start);
-        vmas += window(anchor, last) - before;
+        contributions += window(anchor, last) - before;
     }
 
     void unmap(long start, long pages) {
@@ -88,7 +96,7 @@ final class HostMap {
         long last = last(start + pages);
         long before = window(anchor, last);
         cut(start, start + pages);
-        vmas += window(anchor, last) - before;
+        contributions += window(anchor, last) - before;
     }
 
     /** Where the runs a change to [from, ...) can affect begin: the run before it, if any. */
@@ -159,7 +167,7 @@ final class HostMap {
 
     /** The VMA count recomputed from scratch, for the invariant check. */
     long recount() {
-        long n = 1;
+        long n = trailingGap();
         for (Run r : runs.values()) {
             n += 1 + (gapBefore(r) ? 1 : 0);
         }

@@ -130,7 +130,7 @@ public final class MemoryManager implements AutoCloseable {
         lock.lock();
         try {
             checkOpen();
-            reserveVmas(1);
+            reserveVmas(2);
             AddressSpace space = new AddressSpace(this);
             spaces.add(space);
             return space;
@@ -253,7 +253,7 @@ public final class MemoryManager implements AutoCloseable {
             for (AddressSpace s : List.copyOf(spaces)) {
                 s.countReferences(leaves, refs);
                 s.checkHostMappings();
-                spaceVmas += s.vmas();
+                spaceVmas += s.vmas() + 1; // the guard page
             }
             for (long f = ZERO_RUN; f < deviceBase; f++) {
                 long want = refs.getOrDefault(f, 0L);

@@ -157,16 +157,19 @@ public final class Reservation implements AutoCloseable {
     }
 
     /**
-     * The host mappings (lines of /proc/self/maps) inside the reservation and
-     * its guard page: what the kernel made of the maps, unmaps and protects.
+     * The host mappings (lines of /proc/self/maps) that overlap the guest
+     * range, not counting the guard page: what the kernel made of the maps,
+     * unmaps and protects. Overlap, not containment, so a reserved gap the
+     * kernel merged with a neighbouring mapping still counts once.
      */
     public long hostMappings() {
-        long end = base + size + GUARD;
+        long end = base + size;
         try (java.util.stream.Stream<String> lines = java.nio.file.Files.lines(java.nio.file.Path.of("/proc/self/maps"))) {
             return lines.filter(line -> {
                 int dash = line.indexOf('-');
                 long lo = Long.parseUnsignedLong(line.substring(0, dash), 16);
-                return lo >= base && lo < end;
+                long hi = Long.parseUnsignedLong(line.substring(dash + 1, line.indexOf(' ')), 16);
+                return lo < end && hi > base;
             }).count();
         } catch (java.io.IOException e) {
             throw new java.io.UncheckedIOException("cannot read /proc/self/maps", e);
