@@ -10,11 +10,15 @@ import java.util.stream.Stream;
 public final class HostVmas {
     private HostVmas() {}
 
-    /** {@code vm.max_map_count}; 65530 (the kernel default) if it cannot be read. */
+    /**
+     * {@code vm.max_map_count}; 65530 (the kernel default) if it cannot be read.
+     * Read as a stream: procfs reports a size of 0, and Files.readString reads
+     * "6" of "65530" here.
+     */
     public static long limit() {
-        try {
-            return Long.parseLong(Files.readString(Path.of("/proc/sys/vm/max_map_count")).trim());
-        } catch (IOException | NumberFormatException e) {
+        try (var reader = Files.newBufferedReader(Path.of("/proc/sys/vm/max_map_count"))) {
+            return Long.parseLong(reader.readLine().trim());
+        } catch (IOException | NumberFormatException | NullPointerException e) {
             return 65530;
         }
     }
