@@ -18,7 +18,6 @@ import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.Reservation;
 
 import static dev.usercopy.mm.PageTable.BORROWED;
-import static dev.usercopy.mm.PageTable.DIRTY;
 import static dev.usercopy.mm.PageTable.ZERO;
 
 /**
@@ -119,7 +118,7 @@ public final class AddressSpace implements AutoCloseable {
         } else {
             FileRef ref;
             try {
-                ref = new FileRef(file, mm.channel(file), offset);
+                ref = new FileRef(mm.cache(file), offset);
             } catch (IOException e) {
                 throw new ErrnoException(Errno.EACCES, addr, length, "cannot open " + file + ": " + e.getMessage());
             }
@@ -132,8 +131,11 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     private long pagesOf(long addr, long length) {
-        if (length <= 0 || length > size()) {
-            throw new ErrnoException(Errno.EINVAL, addr, length, "length " + length + " is not in 1.." + size());
+        if (length <= 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "length " + length + " is not positive");
+        }
+        if (length > size()) {
+            throw new ErrnoException(Errno.ENOMEM, addr, length, "length is more than the address space (0x" + Long.toHexString(size()) + ")");
         }
         return (length + PAGE - 1) / PAGE;
     }
@@ -215,6 +217,10 @@ public final class AddressSpace implements AutoCloseable {
         mm.lock.lock();
         try {
             checkOpen(addr, length);
+            HostMap trial = host.scratch(r[0], r[1]);
+            long before = trial.vmas();
+            trial.unmap(r[0], r[1] - r[0]);
+            mm.reserveVmas(trial.vmas() - before); // a hole inside a host mapping splits it; a whole one merges
             unmapLocked(r[0], r[1]);
         } finally {
             mm.flushFreed();
@@ -228,6 +234,11 @@ public final class AddressSpace implements AutoCloseable {
             throw new ErrnoException(Errno.EINVAL, addr, length, "range is not page-aligned, empty, or outside the address space");
         }
         return new long[] {addr / PAGE, (addr + length + PAGE - 1) / PAGE};
+    }
+
+    /** Linux's mprotect, madvise and msync succeed on an empty range at an aligned address. */
+    private static boolean emptyRange(long addr, long length) {
+        return length == 0 && addr % PAGE == 0 && addr >= 0;
     }
 
     private void unmapLocked(long from, long to) {
@@ -279,18 +290,20 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     public void mprotect(long addr, long length, int prot) {
-        long[] r = pageRange(addr, length);
         if ((prot & ~Prot.ALL) != 0) {
             throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
         }
+        if (emptyRange(addr, length)) {
+            return;
+        }
+        long[] r = pageRange(addr, length);
         mm.lock.lock();
         try {
             checkOpen(addr, length);
             List<Grant> cover = covering(r[0], r[1], addr, length);
-            boolean adds = cover.stream().anyMatch(g -> (prot & ~g.prot()) != 0);
-            if (adds) {
-                mm.reserveVmas(2);
-            }
+            // Pages of one grant may differ in what the host lets them do (copy-on-write, zeroed,
+            // clean file pages), so the new protection can split mappings inside the range too.
+            mm.reserveVmas(costOf(r[0], r[1], prot));
             for (Grant g : cover) {
                 if ((g.provider() instanceof FmapBorrowed || g.provider() instanceof External) && (prot & Prot.WRITE) != 0
                         && (g.prot() & Prot.WRITE) == 0 && !writableBacking(g)) {
@@ -308,17 +321,56 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
+    /** How many host mappings giving the grants in [from, to) protection {@code prot} adds (negative: frees). */
+    private long costOf(long from, long to, int prot) {
+        HostMap trial = host.scratch(from, to);
+        long before = trial.vmas();
+        long p = from;
+        while (p < to) {
+            Grant g = grantAt(p);
+            long[] want = g == null ? null : desired(g.withProt(prot), p);
+            long q = p + 1;
+            while (q < to && sameStretch(want, g == null ? null : desired(g.withProt(prot), q), q - p)) {
+                q++;
+            }
+            if (want == null) {
+                trial.unmap(p, q - p);
+            } else {
+                trial.map(p, q - p, want[0], (int) want[1]);
+            }
+            p = q;
+        }
+        return trial.vmas() - before;
+    }
+
+    private static boolean sameStretch(long[] first, long[] next, long distance) {
+        return first == null ? next == null : next != null && next[0] == first[0] + distance && next[1] == first[1];
+    }
+
     private static boolean writableBacking(Grant g) {
         return !(g.provider() instanceof FmapBorrowed f) || java.nio.file.Files.isWritable(f.file().path());
     }
 
     /** MADV_DONTNEED: private pages are dropped (their frames freed); the next read sees zeros, or the file. */
     public void madviseDontNeed(long addr, long length) {
+        if (emptyRange(addr, length)) {
+            return;
+        }
         long[] r = pageRange(addr, length);
         mm.lock.lock();
         try {
             checkOpen(addr, length);
-            for (Grant g : covering(r[0], r[1], addr, length)) {
+            List<Grant> cover = covering(r[0], r[1], addr, length);
+            HostMap trial = host.scratch(r[0], r[1]);
+            long before = trial.vmas();
+            for (Grant g : cover) {
+                if (g.provider() instanceof Allocated) {
+                    long s = Math.max(g.start(), r[0]);
+                    trial.unmap(s, Math.min(g.end(), r[1]) - s); // private pages become holes
+                }
+            }
+            mm.reserveVmas(trial.vmas() - before);
+            for (Grant g : cover) {
                 if (g.provider() instanceof Allocated) {
                     clearPages(Math.max(g.start(), r[0]), Math.min(g.end(), r[1]));
                 }
@@ -330,8 +382,14 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** msync(MS_SYNC): writes the written pages of shared file mappings in the range back to their files. */
+    /**
+     * msync(MS_SYNC): writes the pages of shared file mappings in the range
+     * that were ever written, through any mapping, back to their files.
+     */
     public void msync(long addr, long length) {
+        if (emptyRange(addr, length)) {
+            return;
+        }
         long[] r = pageRange(addr, length);
         mm.lock.lock();
         try {
@@ -341,21 +399,15 @@ public final class AddressSpace implements AutoCloseable {
                 if (!(g.provider() instanceof FmapBorrowed f)) {
                     continue;
                 }
+                // The file's range, not this mapping's pages: another mapping (a fork's child) may
+                // have written a page of it that this one never touched.
                 long to = Math.min(g.end(), r[1]);
-                for (long p = table.nextPresent(Math.max(g.start(), r[0]), to); p >= 0; p = table.nextPresent(p + 1, to)) {
-                    long pte = table.get(p);
-                    if ((pte & DIRTY) == 0) {
-                        continue;
-                    }
-                    long fileOffset = f.file().offset() + (p - g.start()) * PAGE;
-                    long fileSize = f.file().channel().size();
-                    int n = (int) Math.min(PAGE, fileSize - fileOffset);
-                    // Clean first: a write racing with the copy below faults and dirties the page again.
-                    table.set(p, pte & ~DIRTY);
-                    sync(p, p + 1);
-                    if (n > 0) {
-                        mm.memory.read(PageTable.frame(pte), 0, buf, 0, n);
-                        f.file().channel().write(ByteBuffer.wrap(buf, 0, n), fileOffset);
+                for (long p = Math.max(g.start(), r[0]); p < to; p++) {
+                    long filePage = f.file().filePage(p - g.start());
+                    long frame = f.file().cache().frame(filePage);
+                    if (frame >= 0 && mm.info.isWritten(frame)) {
+                        mm.memory.read(frame, 0, buf, 0, buf.length);
+                        f.file().cache().write(filePage, buf);
                     }
                 }
                 f.file().channel().force(false);
@@ -380,10 +432,11 @@ public final class AddressSpace implements AutoCloseable {
         try {
             checkOpen(0, 0);
             mm.reserveVmas(host.vmas() + 3);
-            // Shared grants must have all their frames before the page table is shared,
-            // or each side would fill a lazy page with a frame of its own.
+            // Shared anonymous grants must have all their frames before the page table is shared,
+            // or each side would fill a lazy page with a frame of its own. (Shared file pages
+            // meet again in the file's page cache.)
             for (Grant g : List.copyOf(grants.values())) {
-                if (g.provider() instanceof AllocatedShared || g.provider() instanceof FmapBorrowed) {
+                if (g.provider() instanceof AllocatedShared) {
                     populateAll(g.start(), g.end(), false);
                 }
             }
@@ -516,7 +569,7 @@ public final class AddressSpace implements AutoCloseable {
             return true;
         }
         return switch (g.provider()) {
-            case FmapBorrowed f -> (pte & DIRTY) != 0;
+            case FmapBorrowed f -> mm.info.isWritten(PageTable.frame(pte));
             case Allocated a -> mm.info.isShared(PageTable.frame(pte)) || (!table.leafShared(page) && mm.info.refcount(PageTable.frame(pte)) == 1);
             case AllocatedShared s -> true;
             case External x -> true;
@@ -526,7 +579,7 @@ public final class AddressSpace implements AutoCloseable {
 
     private void makeWritable(Grant g, long page, long pte) {
         if (g.provider() instanceof FmapBorrowed) {
-            table.set(page, pte | DIRTY);
+            mm.info.markWritten(PageTable.frame(pte)); // from now on msync writes it back
             return;
         }
         if ((pte & ZERO) != 0) {
@@ -535,11 +588,8 @@ public final class AddressSpace implements AutoCloseable {
             table.install(page, PageTable.entry(frame, 0));
             return;
         }
+        // Copy-on-write with another mapper (writableNow lets the last owner keep its frame).
         long old = PageTable.frame(pte);
-        table.set(page, pte); // unshares the leaf, if shared: the count below is then this table's own
-        if (mm.info.refcount(old) == 1) {
-            return; // the last owner keeps the frame, no copy
-        }
         long frame = mm.allocateOne(page * PAGE);
         mm.info.first(frame, false);
         mm.memory.copyFrame(old, frame);
@@ -577,7 +627,9 @@ public final class AddressSpace implements AutoCloseable {
                 if (r == null) {
                     return false;
                 }
-                fillFromFile(a.cowFile(), g, page, r[0], r[1], false);
+                fillPrivateFromFile(a.cowFile(), g, page, r[0], r[1]);
+                from = r[0];
+                to = r[1];
             }
             case AllocatedShared s -> fillFresh(page, from, to, true);
             case FmapBorrowed f -> {
@@ -585,10 +637,12 @@ public final class AddressSpace implements AutoCloseable {
                 if (r == null) {
                     return false;
                 }
-                fillFromFile(f.file(), g, page, r[0], r[1], true);
+                fillFromCache(f.file(), g, page, r[0], r[1]);
                 if (write) {
-                    table.set(page, table.get(page) | DIRTY);
+                    mm.info.markWritten(PageTable.frame(table.get(page)));
                 }
+                from = r[0];
+                to = r[1];
             }
             case PhysBorrowed b -> {
                 for (long p = from; p < to; p++) {
@@ -639,28 +693,73 @@ public final class AddressSpace implements AutoCloseable {
         return new long[] {from, Math.min(to, last)};
     }
 
-    private void fillFromFile(FileRef file, Grant g, long page, long from, long to, boolean shared) {
+    /** Private copies of the file's bytes for [from, to) (falling back to {@code page} alone); read before any frame is taken. */
+    private void fillPrivateFromFile(FileRef file, Grant g, long page, long from, long to) {
+        byte[][] pagesRead = readFile(file, g, from, to);
         long frame = mm.allocate(to - from);
         if (frame < 0) {
+            pagesRead = new byte[][] {pagesRead[(int) (page - from)]};
             from = page;
             to = page + 1;
             frame = mm.allocateOne(page * PAGE);
         }
-        byte[] buf = new byte[(int) PAGE];
         for (long p = from; p < to; p++) {
             long f = frame + (p - from);
-            mm.info.first(f, shared);
-            java.util.Arrays.fill(buf, (byte) 0);
-            try {
-                file.channel().read(ByteBuffer.wrap(buf), file.offset() + (p - g.start()) * PAGE);
-            } catch (IOException e) {
-                mm.info.decref(f);
-                mm.freed(f);
-                throw new ErrnoException(Errno.EIO, p * PAGE, PAGE, "reading " + file.path() + " failed: " + e.getMessage());
-            }
-            mm.memory.write(f, 0, buf, 0, buf.length);
+            mm.info.first(f, false);
+            mm.memory.write(f, 0, pagesRead[(int) (p - from)], 0, (int) PAGE);
             table.install(p, PageTable.entry(f, 0));
         }
+    }
+
+    /** Maps [from, to) to the file's page-cache frames, reading the pages the cache lacks. */
+    private void fillFromCache(FileRef file, Grant g, long page, long from, long to) {
+        boolean noneCached = true;
+        for (long p = from; p < to && noneCached; p++) {
+            noneCached = file.cache().frame(file.filePage(p - g.start())) < 0;
+        }
+        long run = noneCached && to - from > 1 ? mm.allocate(to - from) : -1;
+        if (run >= 0) {
+            // A window the cache knows nothing of: contiguous frames, so the host merges the mapping.
+            byte[][] pagesRead = readFile(file, g, from, to);
+            for (long p = from; p < to; p++) {
+                long frame = run + (p - from);
+                mm.info.first(frame, true);
+                mm.memory.write(frame, 0, pagesRead[(int) (p - from)], 0, (int) PAGE);
+                mm.cached(frame, file.cache(), file.filePage(p - g.start()));
+                table.install(p, PageTable.entry(frame, 0));
+            }
+            return;
+        }
+        for (long p = from; p < to; p++) {
+            long filePage = file.filePage(p - g.start());
+            long frame = file.cache().frame(filePage);
+            if (frame >= 0) {
+                table.set(p, PageTable.entry(frame, 0));
+                continue;
+            }
+            if (p != page && mm.allocator.free() == 0) {
+                continue; // fault-around is best effort; the faulting page itself must get a frame
+            }
+            byte[] bytes = readFile(file, g, p, p + 1)[0];
+            frame = mm.allocateOne(p * PAGE);
+            mm.info.first(frame, true);
+            mm.memory.write(frame, 0, bytes, 0, bytes.length);
+            mm.cached(frame, file.cache(), filePage);
+            table.install(p, PageTable.entry(frame, 0));
+        }
+    }
+
+    private byte[][] readFile(FileRef file, Grant g, long from, long to) {
+        byte[][] out = new byte[(int) (to - from)][];
+        for (long p = from; p < to; p++) {
+            out[(int) (p - from)] = new byte[(int) PAGE];
+            try {
+                file.cache().read(file.filePage(p - g.start()), out[(int) (p - from)]);
+            } catch (IOException e) {
+                throw new ErrnoException(Errno.EIO, p * PAGE, PAGE, "reading " + file.path() + " failed: " + e.getMessage());
+            }
+        }
+        return out;
     }
 
     /** The frame of one of this space's pages for a borrower, made present (writable if asked) and marked shared; -1 for EFAULT. */

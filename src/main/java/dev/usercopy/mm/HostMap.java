@@ -165,6 +165,21 @@ final class HostMap {
         return prev == null || prev.getValue().end() < r.start();
     }
 
+    /**
+     * A copy of the runs a change to [from, to) can affect, to try the change
+     * on first: the difference of its {@link #vmas()} before and after the
+     * change is the change's exact cost here.
+     */
+    HostMap scratch(long from, long to) {
+        HostMap copy = new HostMap(size);
+        long last = last(to);
+        for (Run r : runs.subMap(anchor(from), true, last, true).values()) {
+            copy.runs.put(r.start(), r);
+        }
+        copy.contributions = copy.recount() - copy.trailingGap();
+        return copy;
+    }
+
     /** The VMA count recomputed from scratch, for the invariant check. */
     long recount() {
         long n = trailingGap();

@@ -105,7 +105,9 @@ public final class MemoryManager implements AutoCloseable {
     private long vmas;
     private final List<Long> freed = new ArrayList<>();
     private final Set<AddressSpace> spaces = Collections.synchronizedSet(new LinkedHashSet<>());
-    private final Map<Path, FileChannel> files = new HashMap<>();
+    private final Map<Path, PageCache> caches = new HashMap<>();
+    /** Page-cache frames: which file page each holds. */
+    private final Map<Long, CachedPage> cachedPages = new HashMap<>();
     private boolean closed;
 
     public MemoryManager(Config config) {
@@ -178,12 +180,17 @@ public final class MemoryManager implements AutoCloseable {
         freed.add(frame);
     }
 
-    /** Gives freed frames back, in runs. Call after the host no longer maps them. */
+    /**
+     * Gives freed frames back, in runs. Call after the host no longer maps
+     * them. A page-cache frame leaves its cache, written back first if it was
+     * ever mapped writable.
+     */
     void flushFreed() {
         if (freed.isEmpty()) {
             return;
         }
         freed.sort(null);
+        IOException lost = writeBack(freed);
         int i = 0;
         while (i < freed.size()) {
             int j = i + 1;
@@ -195,6 +202,31 @@ public final class MemoryManager implements AutoCloseable {
             i = j;
         }
         freed.clear();
+        if (lost != null) {
+            throw new ErrnoException(Errno.EIO, 0, 0, "writing a shared file mapping back failed: " + lost.getMessage());
+        }
+    }
+
+    private IOException writeBack(List<Long> frames) {
+        IOException failure = null;
+        byte[] buf = null;
+        for (long f : frames) {
+            CachedPage cp = cachedPages.remove(f);
+            if (cp == null) {
+                continue;
+            }
+            cp.cache().remove(cp.filePage());
+            if (info.isWritten(f)) {
+                buf = buf == null ? new byte[(int) AddressSpace.PAGE] : buf;
+                memory.read(f, 0, buf, 0, buf.length);
+                try {
+                    cp.cache().write(cp.filePage(), buf);
+                } catch (IOException e) {
+                    failure = e;
+                }
+            }
+        }
+        return failure;
     }
 
     /** Fails with ENOMEM unless {@code n} more host mappings fit the budgets. */
@@ -211,18 +243,27 @@ public final class MemoryManager implements AutoCloseable {
         PROCESS_VMAS.addAndGet(delta);
     }
 
-    /** The channel of a host file, opened once per manager. */
-    FileChannel channel(Path file) throws IOException {
+    /** The page cache of a host file, opened once per manager. */
+    PageCache cache(Path file) throws IOException {
         Path key = file.toAbsolutePath().normalize();
-        FileChannel ch = files.get(key);
-        if (ch == null) {
-            ch = java.nio.file.Files.isWritable(key)
+        PageCache cache = caches.get(key);
+        if (cache == null) {
+            FileChannel ch = java.nio.file.Files.isWritable(key)
                     ? FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(key, StandardOpenOption.READ);
-            files.put(key, ch);
+            cache = new PageCache(key, ch);
+            caches.put(key, cache);
         }
-        return ch;
+        return cache;
     }
+
+    /** Records that {@code frame} caches {@code filePage} of {@code cache}. */
+    void cached(long frame, PageCache cache, long filePage) {
+        cache.put(filePage, frame);
+        cachedPages.put(frame, new CachedPage(cache, filePage));
+    }
+
+    private record CachedPage(PageCache cache, long filePage) {}
 
     public record Stats(long frames, long freeFrames, long usedFrames, long vmas, long vmaBudget, int addressSpaces) {}
 
@@ -289,9 +330,9 @@ public final class MemoryManager implements AutoCloseable {
                 return;
             }
             closed = true;
-            for (FileChannel ch : files.values()) {
+            for (PageCache cache : caches.values()) {
                 try {
-                    ch.close();
+                    cache.channel().close();
                 } catch (IOException ignored) {
                     // closing a read channel loses nothing
                 }

@@ -7,11 +7,16 @@ import java.util.concurrent.atomic.AtomicLongArray;
  * shared by forked address spaces counts once), and in the top bit whether
  * the frame is shared (writes go to it from every mapping) or copy-on-write
  * (a write by one of several mappers copies it). As in Redox, the bit means
- * nothing while the count is 0 or 1. Zero is a free frame.
+ * nothing while the count is 0 or 1. A count of zero is a free frame.
+ *
+ * <p>Bit 62 marks a page-cache frame that has been mapped writable: msync, and
+ * the frame's release, write it back to its file. It stays set (there is no
+ * reverse map to take write access back from every mapper).
  */
 final class PageInfo {
     static final long SHARED = 1L << 63;
-    private static final long COUNT = ~SHARED;
+    static final long WRITTEN = 1L << 62;
+    private static final long COUNT = ~(SHARED | WRITTEN);
 
     private final AtomicLongArray words;
 
@@ -30,10 +35,18 @@ final class PageInfo {
         return (words.get((int) frame) & SHARED) != 0;
     }
 
-    /** A new frame's first reference, shared or copy-on-write. */
+    boolean isWritten(long frame) {
+        return (words.get((int) frame) & WRITTEN) != 0;
+    }
+
+    void markWritten(long frame) {
+        words.getAndUpdate((int) frame, w -> w | WRITTEN);
+    }
+
+    /** A new frame's first reference, shared or copy-on-write; clears what its last use left. */
     void first(long frame, boolean shared) {
         long old = words.getAndSet((int) frame, 1 | (shared ? SHARED : 0));
-        if (old != 0) {
+        if ((old & COUNT) != 0) {
             throw new IllegalStateException("frame " + frame + " handed out while referenced (word 0x" + Long.toHexString(old) + ")");
         }
     }
@@ -49,16 +62,13 @@ final class PageInfo {
         }
     }
 
-    /** Drops a reference; returns the references left (0: the frame is free). */
+    /** Drops a reference; returns the references left (0: the frame is free, its flags kept until reuse). */
     long decref(long frame) {
-        long w = words.decrementAndGet((int) frame);
-        long count = w & COUNT;
-        if (count == COUNT) {
+        long w = words.getAndDecrement((int) frame);
+        if ((w & COUNT) == 0) {
+            words.getAndIncrement((int) frame);
             throw new IllegalStateException("decref of free frame " + frame);
         }
-        if (count == 0) {
-            words.set((int) frame, 0);
-        }
-        return count;
+        return (w & COUNT) - 1;
     }
 }

@@ -25,8 +25,6 @@ final class PageTable {
     static final long ZERO = 2;
     /** Maps a frame outside the allocator (PhysBorrowed); never refcounted. */
     static final long BORROWED = 4;
-    /** Written since the last msync (shared file mappings); only then is it mapped writable. */
-    static final long DIRTY = 8;
 
     static long frame(long pte) {
         return pte >>> 12;
