@@ -941,19 +941,7 @@ public final class AddressSpace implements AutoCloseable {
      * the first byte the guest may not read (EFAULT).
      */
     public long copyFromUser(MemorySegment to, long from) {
-        long n = to.byteSize();
-        long done = 0;
-        int retries = 0;
-        while (done < n) {
-            long left = reservation.copyFromUser(to.asSlice(done), from + done);
-            long now = n - left;
-            retries = now == done ? retries + 1 : 0;
-            done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(from, n, done, false)) {
-                break;
-            }
-        }
-        return n - done;
+        return resumable(from, to.byteSize(), false, done -> reservation.copyFromUser(to.asSlice(done), from + done));
     }
 
     public long copyFromUser(byte[] to, int offset, long from, int length) {
@@ -963,19 +951,7 @@ public final class AddressSpace implements AutoCloseable {
 
     /** Copies {@code from} to guest address {@code to}, resolving faults (including copy-on-write). Returns bytes not copied. */
     public long copyToUser(long to, MemorySegment from) {
-        long n = from.byteSize();
-        long done = 0;
-        int retries = 0;
-        while (done < n) {
-            long left = reservation.copyToUser(to + done, from.asSlice(done));
-            long now = n - left;
-            retries = now == done ? retries + 1 : 0;
-            done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(to, n, done, true)) {
-                break;
-            }
-        }
-        return n - done;
+        return resumable(to, from.byteSize(), true, done -> reservation.copyToUser(to + done, from.asSlice(done)));
     }
 
     public long copyToUser(long to, byte[] from, int offset, int length) {
@@ -988,14 +964,30 @@ public final class AddressSpace implements AutoCloseable {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
         }
+        return resumable(to, length, true, done -> reservation.clearUser(to + done, length - done));
+    }
+
+    /** One native pass of a copy from {@code done} bytes in: returns the bytes of the whole copy not done. */
+    @FunctionalInterface
+    private interface Pass {
+        long from(long done);
+    }
+
+    /**
+     * Runs {@code pass} until the copy of {@code length} bytes at guest
+     * {@code start} is done or meets a byte it may not access: each stop is a
+     * fault to resolve, after which the next pass resumes at that byte.
+     * Returns the bytes not copied.
+     */
+    private long resumable(long start, long length, boolean write, Pass pass) {
         long done = 0;
         int retries = 0;
         while (done < length) {
-            long left = reservation.clearUser(to + done, length - done);
+            long left = pass.from(done);
             long now = length - left;
             retries = now == done ? retries + 1 : 0;
             done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(to, length, done, true)) {
+            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(start, length, done, write)) {
                 break;
             }
         }

@@ -50,6 +50,14 @@ public final class HostMapping implements AutoCloseable {
         return address;
     }
 
+    /** The memfd behind a {@link #memfd} mapping, for mapping its pages elsewhere too. */
+    int fd() {
+        if (fd < 0) {
+            throw new IllegalStateException("an anonymous mapping has no file");
+        }
+        return fd;
+    }
+
     public long length() {
         return length;
     }

@@ -4,12 +4,8 @@ import java.lang.foreign.MemorySegment;
 
 import static dev.usercopy.platform.libc_h.MADV_REMOVE;
 import static dev.usercopy.platform.libc_h.MAP_FIXED;
-import static dev.usercopy.platform.libc_h.MAP_NORESERVE;
 import static dev.usercopy.platform.libc_h.MAP_POPULATE;
 import static dev.usercopy.platform.libc_h.MAP_SHARED;
-import static dev.usercopy.platform.libc_h.MFD_CLOEXEC;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
 
 /**
  * A memfd playing physical memory: {@code frames} frames of {@link #FRAME_SIZE}
@@ -23,15 +19,12 @@ import static dev.usercopy.platform.libc_h.PROT_WRITE;
 public final class PhysicalMemory implements AutoCloseable {
     public static final long FRAME_SIZE = 4096;
 
-    private final int fd;
+    private final HostMapping view;
     private final long frames;
-    private final long view;
-    private boolean closed;
 
-    private PhysicalMemory(int fd, long frames, long view) {
-        this.fd = fd;
-        this.frames = frames;
+    private PhysicalMemory(HostMapping view, long frames) {
         this.view = view;
+        this.frames = frames;
     }
 
     /** A new, all-zero physical memory of {@code frames} frames. */
@@ -42,15 +35,7 @@ public final class PhysicalMemory implements AutoCloseable {
         if (frames <= 0 || frames > (1L << 40) / FRAME_SIZE) {
             throw new IllegalArgumentException("frame count " + frames + " out of range 1.." + (1L << 40) / FRAME_SIZE);
         }
-        int fd = Posix.memfdCreate("usercopy-physical-memory", MFD_CLOEXEC);
-        try {
-            Posix.ftruncate(fd, frames * FRAME_SIZE);
-            long view = Posix.mmap(0, frames * FRAME_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_NORESERVE, fd, 0);
-            return new PhysicalMemory(fd, frames, view);
-        } catch (RuntimeException e) {
-            Posix.close(fd);
-            throw e;
-        }
+        return new PhysicalMemory(HostMapping.memfd("usercopy-physical-memory", frames * FRAME_SIZE, frames * FRAME_SIZE), frames);
     }
 
     public long frames() {
@@ -77,7 +62,7 @@ public final class PhysicalMemory implements AutoCloseable {
     public void discard(long frame, long count) {
         checkRun(frame, count);
         if (count > 0) {
-            Posix.madvise(view + frame * FRAME_SIZE, count * FRAME_SIZE, MADV_REMOVE);
+            Posix.madvise(view.address() + frame * FRAME_SIZE, count * FRAME_SIZE, MADV_REMOVE);
         }
     }
 
@@ -103,7 +88,7 @@ public final class PhysicalMemory implements AutoCloseable {
 
     /** The kernel's view of a run of frames; platform-private so no view escapes. */
     MemorySegment kernelView(long frame, long count) {
-        return Posix.segment(view + frame * FRAME_SIZE, count * FRAME_SIZE);
+        return Posix.segment(view.address() + frame * FRAME_SIZE, count * FRAME_SIZE);
     }
 
     /**
@@ -114,16 +99,11 @@ public final class PhysicalMemory implements AutoCloseable {
      */
     void mapInto(long host, long frame, long count, int prot, boolean populate) {
         checkRun(frame, count);
-        Posix.mmap(host, count * FRAME_SIZE, prot, MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), fd, frame * FRAME_SIZE);
+        Posix.mmap(host, count * FRAME_SIZE, prot, MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0), view.fd(), frame * FRAME_SIZE);
     }
 
     @Override
-    public synchronized void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
-        Posix.munmap(view, frames * FRAME_SIZE);
-        Posix.close(fd);
+    public void close() {
+        view.close();
     }
 }
