@@ -583,8 +583,10 @@ public final class AddressSpace implements AutoCloseable {
             return;
         }
         if ((pte & ZERO) != 0) {
-            long frame = mm.allocateOne(page * PAGE); // fresh frames read as zeros
-            mm.info.first(frame, false);
+            long frame = mm.allocateOne(page * PAGE);
+            if (mm.info.first(frame, false)) {
+                mm.memory.zero(frame, 1);
+            }
             table.install(page, PageTable.entry(frame, 0));
             return;
         }
@@ -672,7 +674,9 @@ public final class AddressSpace implements AutoCloseable {
             frame = mm.allocateOne(page * PAGE);
         }
         for (long p = from; p < to; p++) {
-            mm.info.first(frame + (p - from), shared);
+            if (mm.info.first(frame + (p - from), shared)) {
+                mm.memory.zero(frame + (p - from), 1);
+            }
             table.install(p, PageTable.entry(frame + (p - from), 0));
         }
     }

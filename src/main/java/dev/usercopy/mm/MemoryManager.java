@@ -175,15 +175,20 @@ public final class MemoryManager implements AutoCloseable {
         return f;
     }
 
-    /** A frame whose last reference went; discarded and reusable after {@link #flushFreed}. */
+    /** A frame whose last reference went; reusable after {@link #flushFreed}. */
     void freed(long frame) {
         freed.add(frame);
     }
 
     /**
-     * Gives freed frames back, in runs. Call after the host no longer maps
-     * them. A page-cache frame leaves its cache, written back first if it was
-     * ever mapped writable.
+     * Gives freed frames back to the allocator, in runs. Call after the host
+     * no longer maps them. A page-cache frame leaves its cache, written back
+     * first if it was ever mapped writable.
+     *
+     * <p>The frames stay resident, as a machine's memory does: handing one out
+     * again zeroes it where zeros are needed ({@link PageInfo#first}), which
+     * costs far less than the host allocating and zeroing a page it was given
+     * back. The memfd so grows to the most frames ever in use at once.
      */
     void flushFreed() {
         if (freed.isEmpty()) {
@@ -197,7 +202,6 @@ public final class MemoryManager implements AutoCloseable {
             while (j < freed.size() && freed.get(j) == freed.get(j - 1) + 1) {
                 j++;
             }
-            memory.discard(freed.get(i), j - i);
             allocator.release(freed.get(i), j - i);
             i = j;
         }

@@ -11,12 +11,14 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *
  * <p>Bit 62 marks a page-cache frame that has been mapped writable: msync, and
  * the frame's release, write it back to its file. It stays set (there is no
- * reverse map to take write access back from every mapper).
+ * reverse map to take write access back from every mapper). Bit 61 says the
+ * frame has been handed out before, so its bytes are not the memfd's zeros.
  */
 final class PageInfo {
     static final long SHARED = 1L << 63;
     static final long WRITTEN = 1L << 62;
-    private static final long COUNT = ~(SHARED | WRITTEN);
+    static final long USED = 1L << 61;
+    private static final long COUNT = ~(SHARED | WRITTEN | USED);
 
     private final AtomicLongArray words;
 
@@ -43,12 +45,17 @@ final class PageInfo {
         words.getAndUpdate((int) frame, w -> w | WRITTEN);
     }
 
-    /** A new frame's first reference, shared or copy-on-write; clears what its last use left. */
-    void first(long frame, boolean shared) {
-        long old = words.getAndSet((int) frame, 1 | (shared ? SHARED : 0));
+    /**
+     * A new frame's first reference, shared or copy-on-write; clears what its
+     * last use left. Returns whether it had one: then it holds old bytes, and
+     * a caller that needs zeros must clear it.
+     */
+    boolean first(long frame, boolean shared) {
+        long old = words.getAndSet((int) frame, 1 | USED | (shared ? SHARED : 0));
         if ((old & COUNT) != 0) {
             throw new IllegalStateException("frame " + frame + " handed out while referenced (word 0x" + Long.toHexString(old) + ")");
         }
+        return (old & USED) != 0;
     }
 
     void markShared(long frame) {

@@ -2,7 +2,6 @@ package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.MADV_REMOVE;
 import static dev.usercopy.platform.libc_h.MAP_FIXED;
 import static dev.usercopy.platform.libc_h.MAP_POPULATE;
 import static dev.usercopy.platform.libc_h.MAP_SHARED;
@@ -55,15 +54,10 @@ public final class PhysicalMemory implements AutoCloseable {
         MemorySegment.copy(kernelView(from, 1), 0, kernelView(to, 1), 0, FRAME_SIZE);
     }
 
-    /**
-     * Gives the frames' memory back to the host; they read as zeros after.
-     * Callers discard only frames nothing maps any more.
-     */
-    public void discard(long frame, long count) {
+    /** Zeroes a run of frames through the kernel view. */
+    public void zero(long frame, long count) {
         checkRun(frame, count);
-        if (count > 0) {
-            Posix.madvise(view.address() + frame * FRAME_SIZE, count * FRAME_SIZE, MADV_REMOVE);
-        }
+        kernelView(frame, count).fill((byte) 0);
     }
 
     /** Reads {@code dst.length} bytes at {@code offset} of a frame. */

@@ -101,4 +101,50 @@ class DemandPagingTest {
             assertNull(as.frameOf(a + PAGE));
         }
     }
+
+    /** Fills 64 pages with 0xFF, unmaps them (their frames go back), and maps 64 fresh pages. */
+    private static long recycle(AddressSpace as) {
+        long a = as.mmap(0, 64 * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE);
+        byte[] ff = new byte[(int) (64 * PAGE)];
+        Arrays.fill(ff, (byte) 0xFF);
+        assertEquals(0, as.copyToUser(a, ff, 0, ff.length));
+        as.munmap(a, 64 * PAGE);
+        return as.mmap(0, 64 * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE);
+    }
+
+    private static void assertOnlyTheWrittenBytes(AddressSpace as, long a) {
+        byte[] back = new byte[(int) (64 * PAGE)];
+        assertEquals(0, as.copyFromUser(back, 0, a, back.length));
+        for (int i = 0; i < back.length; i++) {
+            assertEquals(i % PAGE == 0 ? 1 : 0, back[i], "byte " + i + " of a page whose frame was used before");
+        }
+    }
+
+    /** A machine with exactly 64 frames to allocate, so the second 64 pages must reuse the first 64's frames. */
+    private static MemoryManager sixtyFourFrames() {
+        return new MemoryManager(MemoryManager.Config.defaults().withFrames(MemoryManager.ZERO_RUN + 16 + 64).withAddressSpaceSize(1L << 30));
+    }
+
+    @Test
+    void aFrameUsedBeforeReadsAsZerosWhenAWriteAllocatesIt() {
+        try (MemoryManager small = sixtyFourFrames(); AddressSpace as = small.newAddressSpace()) {
+            long a = recycle(as);
+            for (int p = 0; p < 64; p++) {
+                assertEquals(0, as.copyToUser(a + p * PAGE, new byte[] {1}, 0, 1));
+            }
+            assertOnlyTheWrittenBytes(as, a);
+        }
+    }
+
+    @Test
+    void aFrameUsedBeforeReadsAsZerosWhenAWriteReplacesTheZeroedFrame() {
+        try (MemoryManager small = sixtyFourFrames(); AddressSpace as = small.newAddressSpace()) {
+            long a = recycle(as);
+            assertEquals(0, as.copyFromUser(new byte[(int) (64 * PAGE)], 0, a, (int) (64 * PAGE))); // zeroed frames now
+            for (int p = 0; p < 64; p++) {
+                assertEquals(0, as.copyToUser(a + p * PAGE, new byte[] {1}, 0, 1));
+            }
+            assertOnlyTheWrittenBytes(as, a);
+        }
+    }
 }
