@@ -11,7 +11,6 @@ import java.util.SplittableRandom;
 import java.util.function.Supplier;
 import java.util.stream.Stream;
 
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -19,7 +18,6 @@ import org.junit.jupiter.params.provider.MethodSource;
 import dev.usercopy.mm.MemoryManager.ForkMode;
 import dev.usercopy.platform.Errno;
 
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Seeded random sequences of mmap, munmap, mprotect, madvise(MADV_DONTNEED),
@@ -31,7 +29,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
  *
  * <p>Replay or run long:
  * {@code -Dusercopy.randomSeed=123 [-Dusercopy.randomSteps=100000] [-Dusercopy.randomMode=COPY_PAGES]}
- * runs only {@link #replay()} (both fork modes unless one is named).
+ * runs only that seed (both fork modes unless one is named).
  * {@code -Dusercopy.randomSteps=N} alone changes the steps of the default seeds.
  * On a failure the last {@value #RECENT} operations are printed, and the sequence is
  * shrunk (for at most {@code -Dusercopy.randomShrinkSeconds} in all, default 60; 0 turns
@@ -65,16 +63,26 @@ class RandomOpsTest {
     /** Runs longer than this keep only the ring of recent operations, not the whole sequence, and are not shrunk. */
     private static final int MAX_RECORDED = 200_000;
 
+    /** The built-in seeds and a time seed, or only -Dusercopy.randomSeed (in -Dusercopy.randomMode, or both modes). */
     static Stream<Arguments> seeds() {
-        System.out.println("RandomOpsTest: time seed " + TIME_SEED + " (replay with -D" + SEED_PROP + "=" + TIME_SEED + ")");
+        String replay = System.getProperty(SEED_PROP);
+        String mode = System.getProperty(MODE_PROP);
+        ForkMode[] modes = mode == null ? ForkMode.values() : new ForkMode[] {ForkMode.valueOf(mode)};
         List<Arguments> out = new ArrayList<>();
+        if (replay != null) {
+            for (ForkMode m : modes) {
+                out.add(Arguments.of(Long.decode(replay), m));
+            }
+            return out.stream();
+        }
+        System.out.println("RandomOpsTest: time seed " + TIME_SEED + " (replay with -D" + SEED_PROP + "=" + TIME_SEED + ")");
         for (long seed : SEEDS) {
-            for (ForkMode mode : ForkMode.values()) {
-                out.add(Arguments.of(seed, mode));
+            for (ForkMode m : modes) {
+                out.add(Arguments.of(seed, m));
             }
         }
-        for (ForkMode mode : ForkMode.values()) {
-            out.add(Arguments.of(TIME_SEED, mode));
+        for (ForkMode m : modes) {
+            out.add(Arguments.of(TIME_SEED, m));
         }
         return out.stream();
     }
@@ -82,21 +90,10 @@ class RandomOpsTest {
     @ParameterizedTest(name = "seed {0}, {1}")
     @MethodSource("seeds")
     void randomOperationsMatchTheModel(long seed, ForkMode mode) {
-        assumeTrue(System.getProperty(SEED_PROP) == null, "replaying one seed instead");
-        run(seed, mode, Integer.getInteger(STEPS_PROP, DEFAULT_STEPS));
-    }
-
-    @Test
-    void replay() {
-        String seed = System.getProperty(SEED_PROP);
-        assumeTrue(seed != null, "no -D" + SEED_PROP + " given");
-        String mode = System.getProperty(MODE_PROP);
         int steps = Integer.getInteger(STEPS_PROP, DEFAULT_STEPS);
-        for (ForkMode m : mode == null ? ForkMode.values() : new ForkMode[] {ForkMode.valueOf(mode)}) {
-            long t0 = System.nanoTime();
-            run(Long.decode(seed), m, steps);
-            System.out.printf("RandomOpsTest: seed %s %s: %d steps passed in %d ms%n", seed, m, steps, (System.nanoTime() - t0) / 1_000_000);
-        }
+        long t0 = System.nanoTime();
+        run(seed, mode, steps);
+        System.out.printf("RandomOpsTest: seed %d %s: %d steps passed in %d ms%n", seed, mode, steps, (System.nanoTime() - t0) / 1_000_000);
     }
 
     // ---------------------------------------------------------------- one run
