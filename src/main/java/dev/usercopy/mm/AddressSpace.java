@@ -53,13 +53,13 @@ public final class AddressSpace implements AutoCloseable {
     private volatile boolean closed;
 
     AddressSpace(MemoryManager mm) {
-        this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed));
+        this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed), Reservation.reserve(mm.config.addressSpaceSize()));
     }
 
-    private AddressSpace(MemoryManager mm, PageTable table) {
+    private AddressSpace(MemoryManager mm, PageTable table, Reservation reservation) {
         this.mm = mm;
         this.pages = mm.config.addressSpaceSize() / PAGE;
-        this.reservation = Reservation.reserve(mm.config.addressSpaceSize()); // guest 0 is its first byte
+        this.reservation = reservation; // guest 0 is its first byte
         this.table = table;
         this.host = new HostMap(pages);
         mm.vmasChanged(host.vmas() + 1); // and the guard page
@@ -167,6 +167,7 @@ public final class AddressSpace implements AutoCloseable {
                 if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && overlaps(start, start + n)) {
                     throw new ErrnoException(Errno.EEXIST, addr, length, "MAP_FIXED_NOREPLACE over an existing mapping");
                 }
+                reserveUnmap(start, start + n);
                 unmapLocked(start, start + n);
             } else {
                 start = findFree(addr, n);
@@ -217,15 +218,20 @@ public final class AddressSpace implements AutoCloseable {
         mm.lock.lock();
         try {
             checkOpen(addr, length);
-            HostMap trial = host.scratch(r[0], r[1]);
-            long before = trial.vmas();
-            trial.unmap(r[0], r[1] - r[0]);
-            mm.reserveVmas(trial.vmas() - before); // a hole inside a host mapping splits it; a whole one merges
+            reserveUnmap(r[0], r[1]);
             unmapLocked(r[0], r[1]);
         } finally {
             mm.flushFreed();
             mm.lock.unlock();
         }
+    }
+
+    /** ENOMEM unless unmapping [from, to) fits the VMA budget: a hole inside a host mapping splits it; a whole one merges. */
+    private void reserveUnmap(long from, long to) {
+        HostMap trial = host.scratch(from, to);
+        long before = trial.vmas();
+        trial.unmap(from, to - from);
+        mm.reserveVmas(trial.vmas() - before);
     }
 
     /** [first page, end page) of a page-aligned range inside the address space, or EINVAL. */
@@ -241,14 +247,19 @@ public final class AddressSpace implements AutoCloseable {
         return length == 0 && addr % PAGE == 0 && addr >= 0;
     }
 
+    /**
+     * Removes [from, to): grants, then host access (no grant, nothing mapped),
+     * then the page table's references. In that order, so no frame is freed
+     * while the host still maps it, even if the host call fails.
+     */
     private void unmapLocked(long from, long to) {
         splitAt(from);
         splitAt(to);
         for (Grant g : List.copyOf(grants.subMap(from, true, to, false).values())) {
             grants.remove(g.start());
         }
-        clearPages(from, to);
         sync(from, to);
+        clearPages(from, to);
     }
 
     private void clearPages(long from, long to) {
@@ -372,7 +383,12 @@ public final class AddressSpace implements AutoCloseable {
             mm.reserveVmas(trial.vmas() - before);
             for (Grant g : cover) {
                 if (g.provider() instanceof Allocated) {
-                    clearPages(Math.max(g.start(), r[0]), Math.min(g.end(), r[1]));
+                    long s = Math.max(g.start(), r[0]);
+                    long e = Math.min(g.end(), r[1]);
+                    if (host.anyIn(s, e)) {
+                        unmapHost(s, e); // host access first, then the references
+                    }
+                    clearPages(s, e);
                 }
             }
             sync(r[0], r[1]);
@@ -453,8 +469,10 @@ public final class AddressSpace implements AutoCloseable {
                     }
                 }
             }
+            // The child's host range before anything that takes references: its failure leaks nothing.
+            Reservation childRange = Reservation.reserve(size());
             PageTable childTable = mm.config.forkMode() == MemoryManager.ForkMode.SHARED_TABLES ? table.forkShared() : table.forkCopied();
-            AddressSpace child = new AddressSpace(mm, childTable);
+            AddressSpace child = new AddressSpace(mm, childTable, childRange);
             mm.registerFork(child);
             child.grants.putAll(grants);
             for (HostMap.Run run : host.runs()) {
@@ -554,7 +572,9 @@ public final class AddressSpace implements AutoCloseable {
         }
         if (write && !writableNow(g, page, pte)) {
             mm.reserveVmas(2);
-            makeWritable(g, page, pte);
+            if (!makeWritable(g, page, pte)) {
+                return false;
+            }
         }
         sync(page, page + 1);
         return true;
@@ -572,15 +592,26 @@ public final class AddressSpace implements AutoCloseable {
             case FmapBorrowed f -> mm.info.isWritten(PageTable.frame(pte));
             case Allocated a -> mm.info.isShared(PageTable.frame(pte)) || (!table.leafShared(page) && mm.info.refcount(PageTable.frame(pte)) == 1);
             case AllocatedShared s -> true;
-            case External x -> true;
+            case External x -> (pte & PageTable.LENT_WRITABLE) != 0;
             case PhysBorrowed b -> true;
         };
     }
 
-    private void makeWritable(Grant g, long page, long pte) {
+    /** Makes a present page writable (its grant allows it); false where the page's owner refuses (EFAULT). */
+    private boolean makeWritable(Grant g, long page, long pte) {
         if (g.provider() instanceof FmapBorrowed) {
             mm.info.markWritten(PageTable.frame(pte)); // from now on msync writes it back
-            return;
+            return true;
+        }
+        if (g.provider() instanceof External x) {
+            // Only the lender can say yes: it checks its own protection, breaks its own
+            // copy-on-write, and marks a file page written.
+            long frame = x.lender().lendFrame(x.page() + (page - g.start()), true);
+            if (frame < 0) {
+                return false;
+            }
+            table.set(page, PageTable.entry(frame, PageTable.LENT_WRITABLE));
+            return true;
         }
         if ((pte & ZERO) != 0) {
             long frame = mm.allocateOne(page * PAGE);
@@ -588,7 +619,7 @@ public final class AddressSpace implements AutoCloseable {
                 mm.memory.zero(frame, 1);
             }
             table.install(page, PageTable.entry(frame, 0));
-            return;
+            return true;
         }
         // Copy-on-write with another mapper (writableNow lets the last owner keep its frame).
         long old = PageTable.frame(pte);
@@ -596,6 +627,7 @@ public final class AddressSpace implements AutoCloseable {
         mm.info.first(frame, false);
         mm.memory.copyFrame(old, frame);
         table.install(page, PageTable.entry(frame, 0));
+        return true;
     }
 
     /**
@@ -614,6 +646,17 @@ public final class AddressSpace implements AutoCloseable {
             to++;
         }
         mm.reserveVmas(2);
+        long window0 = from;
+        long window1 = to;
+        try {
+            return fill(g, page, write, from, to);
+        } catch (ErrnoException e) {
+            sync(window0, window1); // mirror what was filled before the failure
+            throw e;
+        }
+    }
+
+    private boolean fill(Grant g, long page, boolean write, long from, long to) {
         switch (g.provider()) {
             case Allocated a when a.cowFile() == null -> {
                 if (write) {
@@ -656,7 +699,7 @@ public final class AddressSpace implements AutoCloseable {
                 if (frame < 0) {
                     return false;
                 }
-                table.set(page, PageTable.entry(frame, 0));
+                table.set(page, PageTable.entry(frame, write ? PageTable.LENT_WRITABLE : 0));
                 from = page;
                 to = page + 1;
             }
@@ -710,7 +753,14 @@ public final class AddressSpace implements AutoCloseable {
         for (long p = from; p < to; p++) {
             long f = frame + (p - from);
             mm.info.first(f, false);
-            mm.memory.write(f, 0, pagesRead[(int) (p - from)], 0, (int) PAGE);
+            // A page the file's shared mappings hold may be newer than the file: copy that, as
+            // Linux's private mappings read through the page cache.
+            long cached = file.cache().frame(file.filePage(p - g.start()));
+            if (cached >= 0) {
+                mm.memory.copyFrame(cached, f);
+            } else {
+                mm.memory.write(f, 0, pagesRead[(int) (p - from)], 0, (int) PAGE);
+            }
             table.install(p, PageTable.entry(f, 0));
         }
     }
@@ -768,6 +818,18 @@ public final class AddressSpace implements AutoCloseable {
 
     /** The frame of one of this space's pages for a borrower, made present (writable if asked) and marked shared; -1 for EFAULT. */
     private long lendFrame(long page, boolean write) {
+        if (mm.lendDepth >= 8) {
+            return -1; // a borrow of a borrow ... that comes back to itself
+        }
+        mm.lendDepth++;
+        try {
+            return lendFrameLocked(page, write);
+        } finally {
+            mm.lendDepth--;
+        }
+    }
+
+    private long lendFrameLocked(long page, boolean write) {
         if (closed || page < 0 || page >= pages || !resolveLocked(page, write)) {
             return -1;
         }
@@ -778,7 +840,9 @@ public final class AddressSpace implements AutoCloseable {
             // Lender and borrower must share one frame that no one else copies on write:
             // give the lender a frame of its own first (as a write would).
             mm.reserveVmas(2);
-            makeWritable(grantAt(page), page, pte);
+            if (!makeWritable(grantAt(page), page, pte)) {
+                return -1;
+            }
             sync(page, page + 1);
             pte = table.get(page);
         }

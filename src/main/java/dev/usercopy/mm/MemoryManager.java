@@ -175,15 +175,36 @@ public final class MemoryManager implements AutoCloseable {
         return f;
     }
 
-    /** A frame whose last reference went; reusable after {@link #flushFreed}. */
+    /**
+     * A frame whose last reference went; reusable after {@link #flushFreed}.
+     * A page-cache frame leaves its cache now, so no mapping finds it again.
+     */
     void freed(long frame) {
         freed.add(frame);
+        CachedPage cp = cachedPages.remove(frame);
+        if (cp == null) {
+            return;
+        }
+        cp.cache().remove(cp.filePage());
+        if (info.isWritten(frame)) {
+            // Now, not at flush: the same operation may read this file page again. Nothing maps
+            // the frame any more (host access goes before references), so its bytes are settled.
+            byte[] buf = new byte[(int) AddressSpace.PAGE];
+            memory.read(frame, 0, buf, 0, buf.length);
+            try {
+                cp.cache().write(cp.filePage(), buf);
+            } catch (IOException e) {
+                lostWriteBack = e;
+            }
+        }
     }
+
+    /** A write-back that failed while freeing, reported by the next {@link #flushFreed}. */
+    private IOException lostWriteBack;
 
     /**
      * Gives freed frames back to the allocator, in runs. Call after the host
-     * no longer maps them. A page-cache frame leaves its cache, written back
-     * first if it was ever mapped writable.
+     * no longer maps them.
      *
      * <p>The frames stay resident, as a machine's memory does: handing one out
      * again zeroes it where zeros are needed ({@link PageInfo#first}), which
@@ -191,46 +212,24 @@ public final class MemoryManager implements AutoCloseable {
      * back. The memfd so grows to the most frames ever in use at once.
      */
     void flushFreed() {
-        if (freed.isEmpty()) {
-            return;
-        }
-        freed.sort(null);
-        IOException lost = writeBack(freed);
-        int i = 0;
-        while (i < freed.size()) {
-            int j = i + 1;
-            while (j < freed.size() && freed.get(j) == freed.get(j - 1) + 1) {
-                j++;
+        if (!freed.isEmpty()) {
+            freed.sort(null);
+            int i = 0;
+            while (i < freed.size()) {
+                int j = i + 1;
+                while (j < freed.size() && freed.get(j) == freed.get(j - 1) + 1) {
+                    j++;
+                }
+                allocator.release(freed.get(i), j - i);
+                i = j;
             }
-            allocator.release(freed.get(i), j - i);
-            i = j;
+            freed.clear();
         }
-        freed.clear();
-        if (lost != null) {
+        if (lostWriteBack != null) {
+            IOException lost = lostWriteBack;
+            lostWriteBack = null;
             throw new ErrnoException(Errno.EIO, 0, 0, "writing a shared file mapping back failed: " + lost.getMessage());
         }
-    }
-
-    private IOException writeBack(List<Long> frames) {
-        IOException failure = null;
-        byte[] buf = null;
-        for (long f : frames) {
-            CachedPage cp = cachedPages.remove(f);
-            if (cp == null) {
-                continue;
-            }
-            cp.cache().remove(cp.filePage());
-            if (info.isWritten(f)) {
-                buf = buf == null ? new byte[(int) AddressSpace.PAGE] : buf;
-                memory.read(f, 0, buf, 0, buf.length);
-                try {
-                    cp.cache().write(cp.filePage(), buf);
-                } catch (IOException e) {
-                    failure = e;
-                }
-            }
-        }
-        return failure;
     }
 
     /** Fails with ENOMEM unless {@code n} more host mappings fit the budgets. */
@@ -241,6 +240,9 @@ public final class MemoryManager implements AutoCloseable {
                     + " for the process (vm.max_map_count " + HostVmas.limit() + ")");
         }
     }
+
+    /** How deep borrowing goes through External grants now; a cycle would recurse for ever. */
+    int lendDepth;
 
     void vmasChanged(long delta) {
         vmas += delta;
@@ -325,15 +327,15 @@ public final class MemoryManager implements AutoCloseable {
     /** Closes every address space, then physical memory. */
     @Override
     public void close() {
-        for (AddressSpace s : List.copyOf(spaces)) {
-            s.close();
-        }
         lock.lock();
         try {
             if (closed) {
                 return;
             }
-            closed = true;
+            closed = true; // first: no new address space or fork from here on
+            for (AddressSpace s : List.copyOf(spaces)) {
+                s.close();
+            }
             for (PageCache cache : caches.values()) {
                 try {
                     cache.channel().close();

@@ -65,17 +65,27 @@ final class PageInfo {
     void incref(long frame) {
         long w = words.getAndIncrement((int) frame);
         if ((w & COUNT) == 0) {
+            words.getAndDecrement((int) frame);
             throw new IllegalStateException("incref of free frame " + frame);
         }
     }
 
-    /** Drops a reference; returns the references left (0: the frame is free, its flags kept until reuse). */
+    /**
+     * Drops a reference; returns the references left (0: the frame is free,
+     * its flags kept until reuse). At one reference the shared bit goes: it
+     * means nothing there, and a page lent and given back must be
+     * copy-on-write again at the next fork.
+     */
     long decref(long frame) {
         long w = words.getAndDecrement((int) frame);
         if ((w & COUNT) == 0) {
             words.getAndIncrement((int) frame);
             throw new IllegalStateException("decref of free frame " + frame);
         }
-        return (w & COUNT) - 1;
+        long left = (w & COUNT) - 1;
+        if (left == 1) {
+            words.getAndUpdate((int) frame, x -> (x & COUNT) == 1 ? x & ~SHARED : x);
+        }
+        return left;
     }
 }

@@ -25,6 +25,8 @@ final class PageTable {
     static final long ZERO = 2;
     /** Maps a frame outside the allocator (PhysBorrowed); never refcounted. */
     static final long BORROWED = 4;
+    /** An External page the lender has agreed may be written (it resolved a write for it). */
+    static final long LENT_WRITABLE = 8;
 
     static long frame(long pte) {
         return pte >>> 12;

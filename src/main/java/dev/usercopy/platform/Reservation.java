@@ -48,7 +48,7 @@ public final class Reservation implements AutoCloseable {
     }
 
     private void checkRange(long guest, long length) {
-        if (inFlight.get() >= CLOSED) {
+        if ((inFlight.get() & CLOSED) != 0) {
             throw new IllegalStateException("reservation is closed");
         }
         if (guest < 0 || length < 0 || guest > size - length || guest % PAGE != 0 || length % PAGE != 0) {
@@ -84,7 +84,7 @@ public final class Reservation implements AutoCloseable {
     }
 
     private boolean enter() {
-        if (inFlight.incrementAndGet() >= CLOSED) {
+        if ((inFlight.incrementAndGet() & CLOSED) != 0) {
             inFlight.decrementAndGet();
             return false;
         }
@@ -179,11 +179,14 @@ public final class Reservation implements AutoCloseable {
     /** Waits for copies in flight, then unmaps the range. Later copies copy nothing. */
     @Override
     public void close() {
-        long seen = inFlight.getAndAdd(CLOSED);
-        if (seen >= CLOSED) {
-            inFlight.addAndGet(-CLOSED);
-            return;
-        }
+        // Set CLOSED once (a second close must not add it again: the count would wrap negative).
+        long seen;
+        do {
+            seen = inFlight.get();
+            if ((seen & CLOSED) != 0) {
+                return;
+            }
+        } while (!inFlight.compareAndSet(seen, seen | CLOSED));
         while (inFlight.get() != CLOSED) {
             Thread.onSpinWait();
         }
