@@ -645,6 +645,16 @@ public final class AddressSpace implements AutoCloseable {
         while (to < w1 && !PageTable.present(table.get(to))) {
             to++;
         }
+        if (g.provider() instanceof FmapBorrowed && to - from > 1) {
+            // The file's cached pages may sit in scattered frames: up to a host mapping and a gap
+            // a page. Where that does not fit the budget, fault in the one page alone.
+            try {
+                mm.reserveVmas(2 * (to - from));
+            } catch (ErrnoException e) {
+                from = page;
+                to = page + 1;
+            }
+        }
         mm.reserveVmas(2);
         long window0 = from;
         long window1 = to;

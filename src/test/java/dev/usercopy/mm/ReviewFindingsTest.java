@@ -119,4 +119,30 @@ class ReviewFindingsTest extends MmScenario {
         assertEquals(1, a.copyFromUser(new byte[1], 0, x, 1));
         check();
     }
+
+    @Test
+    void faultAroundOverScatteredPageCacheFramesStaysInsideTheVmaBudget() throws Exception {
+        Path f = dir.resolve("scattered");
+        Files.write(f, new byte[(int) PAGE * 16]);
+        machine(small().withVmaBudget(12));
+        AddressSpace a = space();
+        // Cache the file's pages in reverse order, one single-page mapping each (kept mapped, so
+        // they stay cached), so their frames run backwards: no two neighbouring file pages sit in
+        // neighbouring frames.
+        AddressSpace keeper = space();
+        for (int i = 15; i >= 0; i--) {
+            long one = keeper.mmapFile(0, PAGE, Prot.READ, MapFlags.SHARED, f, i * PAGE);
+            assertEquals(0, readByte(keeper, one));
+        }
+        check();
+        long budgetLeft = 12 - mm.stats().vmas();
+        long x = a.mmapFile(0, 16 * PAGE, RW, MapFlags.SHARED, f, 0);
+        try {
+            readByte(a, x); // fault-around over 16 cached, scattered frames
+        } catch (ErrnoException e) {
+            assertEquals(dev.usercopy.platform.Errno.ENOMEM, e.errno());
+        }
+        check();
+        assertEquals(true, mm.stats().vmas() <= 12, mm.stats().vmas() + " host mappings with a budget of 12 (" + budgetLeft + " were left)");
+    }
 }
