@@ -66,7 +66,7 @@ final class HostMap {
     }
 
     /** Runs overlapping [from, to), clipped to it. */
-    List<Run> within(long from, long to) {
+    private List<Run> within(long from, long to) {
         List<Run> out = new ArrayList<>();
         Map.Entry<Long, Run> first = runs.floorEntry(from);
         Long key = first != null && first.getValue().end() > from ? first.getKey() : runs.ceilingKey(from);
@@ -187,9 +187,5 @@ final class HostMap {
             n += 1 + (gapBefore(r) ? 1 : 0);
         }
         return n;
-    }
-
-    long size() {
-        return size;
     }
 }
