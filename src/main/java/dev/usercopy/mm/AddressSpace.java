@@ -51,6 +51,8 @@ public final class AddressSpace implements AutoCloseable {
     private PageTable table;
     private final HostMap host;
     private volatile boolean closed;
+    /** Copies skip the range check ({@link Profile#LUDICROUS}). */
+    private final boolean unchecked;
 
     AddressSpace(MemoryManager mm) {
         this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed), Reservation.reserve(mm.config.addressSpaceSize()));
@@ -62,6 +64,7 @@ public final class AddressSpace implements AutoCloseable {
         this.reservation = reservation; // guest 0 is its first byte
         this.table = table;
         this.host = new HostMap(pages);
+        this.unchecked = !mm.config.profile().checksAccess();
         mm.vmasChanged(host.vmas() + 1); // and the guard page
     }
 
@@ -422,7 +425,7 @@ public final class AddressSpace implements AutoCloseable {
                     long filePage = f.file().filePage(p - g.start());
                     long frame = f.file().cache().frame(filePage);
                     if (frame >= 0 && mm.info.isWritten(frame)) {
-                        mm.memory.read(frame, 0, buf, 0, buf.length);
+                        mm.memory.frame(frame).read(0, buf, 0, buf.length);
                         f.file().cache().write(filePage, buf);
                     }
                 }
@@ -616,7 +619,7 @@ public final class AddressSpace implements AutoCloseable {
         if ((pte & ZERO) != 0) {
             long frame = mm.allocateOne(page * PAGE);
             if (mm.info.first(frame, false)) {
-                mm.memory.zero(frame, 1);
+                mm.memory.frame(frame).zero();
             }
             table.install(page, PageTable.entry(frame, 0));
             return true;
@@ -625,7 +628,7 @@ public final class AddressSpace implements AutoCloseable {
         long old = PageTable.frame(pte);
         long frame = mm.allocateOne(page * PAGE);
         mm.info.first(frame, false);
-        mm.memory.copyFrame(old, frame);
+        mm.memory.frame(old).copyTo(mm.memory.frame(frame));
         table.install(page, PageTable.entry(frame, 0));
         return true;
     }
@@ -728,7 +731,7 @@ public final class AddressSpace implements AutoCloseable {
         }
         for (long p = from; p < to; p++) {
             if (mm.info.first(frame + (p - from), shared)) {
-                mm.memory.zero(frame + (p - from), 1);
+                mm.memory.frame(frame + (p - from)).zero();
             }
             table.install(p, PageTable.entry(frame + (p - from), 0));
         }
@@ -750,27 +753,25 @@ public final class AddressSpace implements AutoCloseable {
         return new long[] {from, Math.min(to, last)};
     }
 
-    /** Private copies of the file's bytes for [from, to) (falling back to {@code page} alone); read before any frame is taken. */
+    /** Private copies of the file's bytes for [from, to), falling back to {@code page} alone when no run is free. */
     private void fillPrivateFromFile(FileRef file, Grant g, long page, long from, long to) {
-        byte[][] pagesRead = readFile(file, g, from, to);
         long frame = mm.allocate(to - from);
         if (frame < 0) {
-            pagesRead = new byte[][] {pagesRead[(int) (page - from)]};
             from = page;
             to = page + 1;
             frame = mm.allocateOne(page * PAGE);
         }
         for (long p = from; p < to; p++) {
             long f = frame + (p - from);
-            mm.info.first(f, false);
             // A page the file's shared mappings hold may be newer than the file: copy that, as
             // Linux's private mappings read through the page cache.
             long cached = file.cache().frame(file.filePage(p - g.start()));
             if (cached >= 0) {
-                mm.memory.copyFrame(cached, f);
+                mm.memory.frame(cached).copyTo(mm.memory.frame(f));
             } else {
-                mm.memory.write(f, 0, pagesRead[(int) (p - from)], 0, (int) PAGE);
+                readPage(file, file.filePage(p - g.start()), p, f, to - p);
             }
+            mm.info.first(f, false);
             table.install(p, PageTable.entry(f, 0));
         }
     }
@@ -784,11 +785,10 @@ public final class AddressSpace implements AutoCloseable {
         long run = noneCached && to - from > 1 ? mm.allocate(to - from) : -1;
         if (run >= 0) {
             // A window the cache knows nothing of: contiguous frames, so the host merges the mapping.
-            byte[][] pagesRead = readFile(file, g, from, to);
             for (long p = from; p < to; p++) {
                 long frame = run + (p - from);
+                readPage(file, file.filePage(p - g.start()), p, frame, to - p);
                 mm.info.first(frame, true);
-                mm.memory.write(frame, 0, pagesRead[(int) (p - from)], 0, (int) PAGE);
                 mm.cached(frame, file.cache(), file.filePage(p - g.start()));
                 table.install(p, PageTable.entry(frame, 0));
             }
@@ -804,26 +804,35 @@ public final class AddressSpace implements AutoCloseable {
             if (p != page && mm.allocator.free() == 0) {
                 continue; // fault-around is best effort; the faulting page itself must get a frame
             }
-            byte[] bytes = readFile(file, g, p, p + 1)[0];
             frame = mm.allocateOne(p * PAGE);
+            readPage(file, filePage, p, frame, 1);
             mm.info.first(frame, true);
-            mm.memory.write(frame, 0, bytes, 0, bytes.length);
             mm.cached(frame, file.cache(), filePage);
             table.install(p, PageTable.entry(frame, 0));
         }
     }
 
-    private byte[][] readFile(FileRef file, Grant g, long from, long to) {
-        byte[][] out = new byte[(int) (to - from)][];
-        for (long p = from; p < to; p++) {
-            out[(int) (p - from)] = new byte[(int) PAGE];
-            try {
-                file.cache().read(file.filePage(p - g.start()), out[(int) (p - from)]);
-            } catch (IOException e) {
-                throw new ErrnoException(Errno.EIO, p * PAGE, PAGE, "reading " + file.path() + " failed: " + e.getMessage());
+    /**
+     * Fills free frame {@code frame} with file page {@code filePage} for guest
+     * page {@code page} (zeros past the end of the file). Fortress reads into
+     * a kernel buffer and copies that into the frame; the other profiles read
+     * straight into the frame. On a read error the frame and the
+     * {@code unused - 1} after it, not yet handed out, go back to the
+     * allocator, and the fault is EIO.
+     */
+    private void readPage(FileRef file, long filePage, long page, long frame, long unused) {
+        try {
+            if (mm.config.profile() == Profile.FORTRESS) {
+                byte[] buf = mm.pageBuffer;
+                file.cache().read(filePage, buf);
+                mm.memory.frame(frame).write(0, buf, 0, buf.length);
+            } else {
+                mm.memory.frame(frame).readFrom(file.channel(), filePage * PAGE);
             }
+        } catch (IOException e) {
+            mm.allocator.release(frame, unused);
+            throw new ErrnoException(Errno.EIO, page * PAGE, PAGE, "reading " + file.path() + " failed: " + e.getMessage());
         }
-        return out;
     }
 
     /** The frame of one of this space's pages for a borrower, made present (writable if asked) and marked shared; -1 for EFAULT. */
@@ -1004,10 +1013,14 @@ public final class AddressSpace implements AutoCloseable {
 
     // ---------------------------------------------------------------- copies
 
-    /** {@link #resolve} for a copy of {@code length} at {@code start} that got {@code done} bytes in: an ENOMEM says so. */
-    private boolean resolveDuringCopy(long start, long length, long done, boolean write) {
+    /**
+     * {@link #resolve} for a copy of {@code length} at {@code start} that got
+     * {@code done} bytes in: an ENOMEM says so. {@code masked}: the unchecked
+     * copies reach guest addresses modulo the size, so resolve that one.
+     */
+    private boolean resolveDuringCopy(long start, long length, long done, boolean write, boolean masked) {
         try {
-            return resolve(start + done, write);
+            return resolve(masked ? (start + done) & (size() - 1) : start + done, write);
         } catch (ErrnoException e) {
             throw new ErrnoException(e.errno(), start, length, done, "copy stopped at guest 0x" + Long.toHexString(start + done) + ": " + e.getMessage());
         }
@@ -1017,8 +1030,15 @@ public final class AddressSpace implements AutoCloseable {
      * Copies guest bytes at {@code from} into {@code to}, resolving demand
      * faults on the way. Returns the bytes not copied: 0, or the count from
      * the first byte the guest may not read (EFAULT).
+     *
+     * <p>Under {@link Profile#LUDICROUS} no range is checked: the guest
+     * address is taken modulo the address-space size, and a copy that would
+     * run past the end faults in the guard region instead.
      */
     public long copyFromUser(MemorySegment to, long from) {
+        if (unchecked) {
+            return resumable(from, to.byteSize(), false, done -> reservation.copyFromUserUnchecked(to.asSlice(done), from + done));
+        }
         return resumable(from, to.byteSize(), false, done -> reservation.copyFromUser(to.asSlice(done), from + done));
     }
 
@@ -1029,6 +1049,9 @@ public final class AddressSpace implements AutoCloseable {
 
     /** Copies {@code from} to guest address {@code to}, resolving faults (including copy-on-write). Returns bytes not copied. */
     public long copyToUser(long to, MemorySegment from) {
+        if (unchecked) {
+            return resumable(to, from.byteSize(), true, done -> reservation.copyToUserUnchecked(to + done, from.asSlice(done)));
+        }
         return resumable(to, from.byteSize(), true, done -> reservation.copyToUser(to + done, from.asSlice(done)));
     }
 
@@ -1041,6 +1064,9 @@ public final class AddressSpace implements AutoCloseable {
     public long clearUser(long to, long length) {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
+        }
+        if (unchecked) {
+            return resumable(to, length, true, done -> reservation.clearUserUnchecked(to + done, length - done));
         }
         return resumable(to, length, true, done -> reservation.clearUser(to + done, length - done));
     }
@@ -1065,7 +1091,7 @@ public final class AddressSpace implements AutoCloseable {
             long now = length - left;
             retries = now == done ? retries + 1 : 0;
             done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(start, length, done, write)) {
+            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(start, length, done, write, unchecked)) {
                 break;
             }
         }
@@ -1086,7 +1112,7 @@ public final class AddressSpace implements AutoCloseable {
             int piece = (int) Math.min(count - done, PAGE - Math.floorMod(at, PAGE));
             long got = reservation.strncpyFromUser(to, offset + done, at, piece);
             if (got == -Errno.EFAULT.number()) {
-                if (++retries > MAX_RETRIES || !resolveDuringCopy(from, count, done, false)) {
+                if (++retries > MAX_RETRIES || !resolveDuringCopy(from, count, done, false, false)) {
                     return got;
                 }
                 continue;
@@ -1098,6 +1124,97 @@ public final class AddressSpace implements AutoCloseable {
             done += piece;
         }
         return count;
+    }
+
+    // ---------------------------------------------------------------- checks for user access
+
+    /** The safety profile of this address space's machine. */
+    public Profile profile() {
+        return mm.config.profile();
+    }
+
+    /**
+     * Whether {@code [addr, addr + length)} lies inside user space: no
+     * overflow, nothing negative, nothing past the end (Linux's
+     * {@code access_ok}). Length 0 is inside anywhere.
+     */
+    public boolean accessOk(long addr, long length) {
+        return length == 0 || (addr >= 0 && length > 0 && addr <= size() - length);
+    }
+
+    /**
+     * Whether every page of {@code [addr, addr + length)} is granted for the
+     * access (axptr's {@code check_region}: a walk of the grants under the
+     * lock, no page touched). Says nothing about later: a racing munmap can
+     * take the range away before it is used, which the copies themselves
+     * report as EFAULT.
+     */
+    public boolean checkAccess(long addr, long length, boolean write) {
+        if (length == 0) {
+            return true;
+        }
+        if (!accessOk(addr, length)) {
+            return false;
+        }
+        long from = addr / PAGE;
+        long to = (addr + length + PAGE - 1) / PAGE;
+        mm.lock.lock();
+        try {
+            if (closed) {
+                return false;
+            }
+            for (long p = from; p < to; ) {
+                Grant g = grantAt(p);
+                if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : g.prot() == Prot.NONE)) {
+                    return false;
+                }
+                p = g.end();
+            }
+            return true;
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * Makes every page of {@code [addr, addr + length)} present, and writable
+     * for a write, now rather than at the first touch (axptr's
+     * {@code populate_area}). EFAULT naming the first page that may not be
+     * accessed, with the bytes before it populated; ENOMEM when frames or
+     * host mappings run out.
+     */
+    public void populate(long addr, long length, boolean write) {
+        if (length == 0) {
+            return;
+        }
+        if (!accessOk(addr, length)) {
+            throw new ErrnoException(Errno.EFAULT, addr, length, "range is outside user space [0, 0x" + Long.toHexString(size()) + ")");
+        }
+        long from = addr / PAGE;
+        long to = (addr + length + PAGE - 1) / PAGE;
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            for (long p = from; p < to; p++) {
+                if (!resolveLocked(p, write)) {
+                    long done = Math.max(0, p * PAGE - addr);
+                    throw new ErrnoException(Errno.EFAULT, addr, length, done,
+                            "guest page 0x" + Long.toHexString(p * PAGE) + " may not be " + (write ? "written" : "read"));
+                }
+            }
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * Lends the guest buffer {@code [addr, addr + length)} to
+     * {@code borrower}; see {@link Lend}. EFAULT unless this space grants the
+     * whole buffer for reading, and for writing when {@code writable}.
+     */
+    public Lend lend(long addr, long length, AddressSpace borrower, boolean writable) {
+        return Lend.create(this, addr, length, borrower, writable);
     }
 
     // ---------------------------------------------------------------- inspection

@@ -48,8 +48,11 @@ public final class MemoryManager implements AutoCloseable {
      * @param vmaBudget    host mappings this manager may create; 0 for a share of what the host allows
      * @param addressSpaceSize bytes of guest address space each address space reserves
      * @param deviceFrames frames at the top set aside for PhysBorrowed mappings
+     * @param forkMode     how fork copies page tables
+     * @param profile      the safety profile (see {@link Profile})
      */
-    public record Config(long frames, int faultAround, long vmaBudget, long addressSpaceSize, long deviceFrames, ForkMode forkMode) {
+    public record Config(long frames, int faultAround, long vmaBudget, long addressSpaceSize, long deviceFrames, ForkMode forkMode,
+            Profile profile) {
         public Config {
             if (faultAround < 1 || faultAround > ZERO_RUN || Integer.bitCount(faultAround) != 1) {
                 throw new IllegalArgumentException("faultAround " + faultAround + " is not a power of two in 1.." + ZERO_RUN);
@@ -60,30 +63,39 @@ public final class MemoryManager implements AutoCloseable {
             if (addressSpaceSize <= 0 || addressSpaceSize % AddressSpace.PAGE != 0) {
                 throw new IllegalArgumentException("address space size " + addressSpaceSize + " is not a positive multiple of a page");
             }
+            if (profile == Profile.LUDICROUS && Long.bitCount(addressSpaceSize) != 1) {
+                throw new IllegalArgumentException("the Ludicrous profile needs a power-of-two address space size, not " + addressSpaceSize);
+            }
+            java.util.Objects.requireNonNull(forkMode, "forkMode");
+            java.util.Objects.requireNonNull(profile, "profile");
         }
 
         public static Config defaults() {
-            return new Config(1L << 20, 16, 0, 64L << 30, 16, ForkMode.SHARED_TABLES);
+            return new Config(1L << 20, 16, 0, 64L << 30, 16, ForkMode.SHARED_TABLES, Profile.fromSystemProperty());
         }
 
         public Config withFrames(long n) {
-            return new Config(n, faultAround, vmaBudget, addressSpaceSize, deviceFrames, forkMode);
+            return new Config(n, faultAround, vmaBudget, addressSpaceSize, deviceFrames, forkMode, profile);
         }
 
         public Config withFaultAround(int pages) {
-            return new Config(frames, pages, vmaBudget, addressSpaceSize, deviceFrames, forkMode);
+            return new Config(frames, pages, vmaBudget, addressSpaceSize, deviceFrames, forkMode, profile);
         }
 
         public Config withVmaBudget(long n) {
-            return new Config(frames, faultAround, n, addressSpaceSize, deviceFrames, forkMode);
+            return new Config(frames, faultAround, n, addressSpaceSize, deviceFrames, forkMode, profile);
         }
 
         public Config withAddressSpaceSize(long bytes) {
-            return new Config(frames, faultAround, vmaBudget, bytes, deviceFrames, forkMode);
+            return new Config(frames, faultAround, vmaBudget, bytes, deviceFrames, forkMode, profile);
         }
 
         public Config withForkMode(ForkMode mode) {
-            return new Config(frames, faultAround, vmaBudget, addressSpaceSize, deviceFrames, mode);
+            return new Config(frames, faultAround, vmaBudget, addressSpaceSize, deviceFrames, mode, profile);
+        }
+
+        public Config withProfile(Profile p) {
+            return new Config(frames, faultAround, vmaBudget, addressSpaceSize, deviceFrames, forkMode, p);
         }
     }
 
@@ -104,6 +116,8 @@ public final class MemoryManager implements AutoCloseable {
     private final long vmaBudget;
     private long vmas;
     private final List<Long> freed = new ArrayList<>();
+    /** Fortress's kernel buffer for a file page on its way into a frame; used under the lock. */
+    final byte[] pageBuffer = new byte[(int) AddressSpace.PAGE];
     private final Set<AddressSpace> spaces = Collections.synchronizedSet(new LinkedHashSet<>());
     private final Map<Path, PageCache> caches = new HashMap<>();
     /** Page-cache frames: which file page each holds. */
@@ -190,7 +204,7 @@ public final class MemoryManager implements AutoCloseable {
             // Now, not at flush: the same operation may read this file page again. Nothing maps
             // the frame any more (host access goes before references), so its bytes are settled.
             byte[] buf = new byte[(int) AddressSpace.PAGE];
-            memory.read(frame, 0, buf, 0, buf.length);
+            memory.frame(frame).read(0, buf, 0, buf.length);
             try {
                 cp.cache().write(cp.filePage(), buf);
             } catch (IOException e) {

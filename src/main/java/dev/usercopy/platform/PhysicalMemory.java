@@ -47,37 +47,10 @@ public final class PhysicalMemory implements AutoCloseable {
         }
     }
 
-    /** Copies one whole frame to another through the kernel view. */
-    public void copyFrame(long from, long to) {
-        checkRun(from, 1);
-        checkRun(to, 1);
-        MemorySegment.copy(kernelView(from, 1), 0, kernelView(to, 1), 0, FRAME_SIZE);
-    }
-
-    /** Zeroes a run of frames through the kernel view. */
-    public void zero(long frame, long count) {
-        checkRun(frame, count);
-        kernelView(frame, count).fill((byte) 0);
-    }
-
-    /** Reads {@code dst.length} bytes at {@code offset} of a frame. */
-    public void read(long frame, int offset, byte[] dst, int dstOffset, int length) {
-        checkRun(frame, 1);
-        checkInFrame(offset, length);
-        MemorySegment.copy(kernelView(frame, 1), java.lang.foreign.ValueLayout.JAVA_BYTE, offset, dst, dstOffset, length);
-    }
-
-    /** Writes {@code length} bytes at {@code offset} of a frame. */
-    public void write(long frame, int offset, byte[] src, int srcOffset, int length) {
-        checkRun(frame, 1);
-        checkInFrame(offset, length);
-        MemorySegment.copy(src, srcOffset, kernelView(frame, 1), java.lang.foreign.ValueLayout.JAVA_BYTE, offset, length);
-    }
-
-    private static void checkInFrame(int offset, int length) {
-        if (offset < 0 || length < 0 || offset > FRAME_SIZE - length) {
-            throw new IndexOutOfBoundsException("[" + offset + ", +" + length + ") outside a frame of " + FRAME_SIZE);
-        }
+    /** Frame {@code number}, to copy bytes in and out of. */
+    public PageFrame frame(long number) {
+        checkRun(number, 1);
+        return new PageFrame(this, number);
     }
 
     /** The kernel's view of a run of frames; platform-private so no view escapes. */

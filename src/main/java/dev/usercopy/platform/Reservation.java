@@ -11,7 +11,7 @@ import static dev.usercopy.platform.libc_h.PROT_NONE;
 
 /**
  * A guest address space's host range: guest address 0 is its first byte.
- * Reserved as one PROT_NONE, MAP_NORESERVE mapping with a guard page after
+ * Reserved as one PROT_NONE, MAP_NORESERVE mapping with a guard region after
  * it, so a copy that runs off the end faults instead of reaching whatever the
  * host maps next. Frames are mapped in and out of it; it never shrinks.
  *
@@ -21,7 +21,12 @@ import static dev.usercopy.platform.libc_h.PROT_NONE;
  */
 public final class Reservation implements AutoCloseable {
     private static final long PAGE = PhysicalMemory.FRAME_SIZE;
-    private static final long GUARD = PAGE;
+    /**
+     * Inaccessible bytes after the range: a copy that starts inside the range
+     * and is no longer than this faults before it can leave the reservation,
+     * which is what lets the unchecked copies skip the range check.
+     */
+    public static final long GUARD = 1L << 20;
 
     private final long base;
     private final long size;
@@ -131,6 +136,86 @@ public final class Reservation implements AutoCloseable {
         }
         try {
             return length - in + UserCopy.clearUser(base + to, in);
+        } finally {
+            leave();
+        }
+    }
+
+    /**
+     * The host address of guest byte {@code guest} with no range check:
+     * {@code guest & (size - 1)}, which is inside the range whatever
+     * {@code guest} is (and is the guest address modulo the size when the
+     * size is a power of two). Safe with copies of at most {@link #GUARD} bytes.
+     */
+    private long unchecked(long guest) {
+        return base + (guest & (size - 1));
+    }
+
+    /**
+     * {@link #copyFromUser} without the range check: the guest address is
+     * taken modulo the reservation size (a power of two), in pieces of at
+     * most {@link #GUARD} bytes, each of which faults in the guard region
+     * rather than run past it. Bytes not copied.
+     */
+    public long copyFromUserUnchecked(MemorySegment to, long from) {
+        long n = to.byteSize();
+        if (!enter()) {
+            return n;
+        }
+        try {
+            long done = 0;
+            while (done < n) {
+                long piece = Math.min(n - done, GUARD);
+                long left = UserCopy.copyFromUser(to.asSlice(done, piece), unchecked(from + done));
+                done += piece - left;
+                if (left != 0) {
+                    break;
+                }
+            }
+            return n - done;
+        } finally {
+            leave();
+        }
+    }
+
+    /** {@link #copyToUser} without the range check; see {@link #copyFromUserUnchecked}. */
+    public long copyToUserUnchecked(long to, MemorySegment from) {
+        long n = from.byteSize();
+        if (!enter()) {
+            return n;
+        }
+        try {
+            long done = 0;
+            while (done < n) {
+                long piece = Math.min(n - done, GUARD);
+                long left = UserCopy.copyToUser(unchecked(to + done), from.asSlice(done, piece));
+                done += piece - left;
+                if (left != 0) {
+                    break;
+                }
+            }
+            return n - done;
+        } finally {
+            leave();
+        }
+    }
+
+    /** {@link #clearUser} without the range check; see {@link #copyFromUserUnchecked}. */
+    public long clearUserUnchecked(long to, long length) {
+        if (!enter()) {
+            return length;
+        }
+        try {
+            long done = 0;
+            while (done < length) {
+                long piece = Math.min(length - done, GUARD);
+                long left = UserCopy.clearUser(unchecked(to + done), piece);
+                done += piece - left;
+                if (left != 0) {
+                    break;
+                }
+            }
+            return length - done;
         } finally {
             leave();
         }

@@ -19,20 +19,20 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
  * step ends with. After the test every address space is closed and the
  * machine must have no frame in use.
  */
-abstract class MmScenario {
-    static final long PAGE = AddressSpace.PAGE;
+public abstract class MmScenario {
+    protected static final long PAGE = AddressSpace.PAGE;
     /** A 16-page-aligned guest address (page 256), so fault-around windows are easy to name. */
-    static final long BASE = 0x100000;
+    protected static final long BASE = 0x100000;
 
-    MemoryManager mm;
+    protected MemoryManager mm;
     private final List<AddressSpace> spaces = new ArrayList<>();
 
-    static MemoryManager.Config small() {
+    protected static MemoryManager.Config small() {
         return MemoryManager.Config.defaults().withFrames(8192).withAddressSpaceSize(1L << 30);
     }
 
     /** Starts this test's machine. */
-    MemoryManager machine(MemoryManager.Config config) {
+    protected MemoryManager machine(MemoryManager.Config config) {
         if (mm != null) {
             throw new IllegalStateException("one machine per test");
         }
@@ -40,24 +40,24 @@ abstract class MmScenario {
         return mm;
     }
 
-    MemoryManager machine() {
+    protected MemoryManager machine() {
         return machine(small());
     }
 
-    AddressSpace space() {
+    protected AddressSpace space() {
         AddressSpace s = mm.newAddressSpace();
         spaces.add(s);
         return s;
     }
 
-    AddressSpace fork(AddressSpace parent) {
+    protected AddressSpace fork(AddressSpace parent) {
         AddressSpace c = parent.fork();
         spaces.add(c);
         return c;
     }
 
     @AfterEach
-    void closeEverything() {
+    protected void closeEverything() {
         if (mm == null) {
             return;
         }
@@ -75,23 +75,23 @@ abstract class MmScenario {
     }
 
     /** The end of every step: the manager's invariants (refcounts against page tables, host mappings against page tables). */
-    void check() {
+    protected void check() {
         mm.checkInvariants();
     }
 
     /** {@link #check}, and the VMA model of each space against what /proc/self/maps says for it. */
-    void checkMeasured(AddressSpace... measured) {
+    protected void checkMeasured(AddressSpace... measured) {
         mm.checkInvariants();
         for (int i = 0; i < measured.length; i++) {
             assertEquals(measured[i].vmas(), measured[i].hostVmasMeasured(), "host mappings of space " + i + ": model vs /proc/self/maps");
         }
     }
 
-    long used() {
+    protected long used() {
         return mm.stats().usedFrames();
     }
 
-    static byte[] pattern(int length, int seed) {
+    protected static byte[] pattern(int length, int seed) {
         byte[] b = new byte[length];
         for (int i = 0; i < length; i++) {
             b[i] = (byte) (i * 31 + seed * 17 + (i >>> 12) * 7 + 1);
@@ -99,37 +99,37 @@ abstract class MmScenario {
         return b;
     }
 
-    static byte[] filled(int length, int value) {
+    protected static byte[] filled(int length, int value) {
         byte[] b = new byte[length];
         Arrays.fill(b, (byte) value);
         return b;
     }
 
     /** Writes all of {@code data} at {@code addr}, failing the test on a short copy. */
-    static void write(AddressSpace s, long addr, byte[] data) {
+    protected static void write(AddressSpace s, long addr, byte[] data) {
         assertEquals(0, s.copyToUser(addr, data, 0, data.length), "bytes not written at 0x" + Long.toHexString(addr));
     }
 
-    static void writeByte(AddressSpace s, long addr, int value) {
+    protected static void writeByte(AddressSpace s, long addr, int value) {
         write(s, addr, new byte[] {(byte) value});
     }
 
     /** Reads {@code length} bytes at {@code addr}, failing the test on a short copy. */
-    static byte[] read(AddressSpace s, long addr, int length) {
+    protected static byte[] read(AddressSpace s, long addr, int length) {
         byte[] b = new byte[length];
         assertEquals(0, s.copyFromUser(b, 0, addr, length), "bytes not read at 0x" + Long.toHexString(addr));
         return b;
     }
 
-    static int readByte(AddressSpace s, long addr) {
+    protected static int readByte(AddressSpace s, long addr) {
         return read(s, addr, 1)[0];
     }
 
-    static void assertBytes(byte[] expected, AddressSpace s, long addr) {
+    protected static void assertBytes(byte[] expected, AddressSpace s, long addr) {
         assertArrayEquals(expected, read(s, addr, expected.length), "guest bytes at 0x" + Long.toHexString(addr));
     }
 
-    static long frame(AddressSpace s, long addr) {
+    protected static long frame(AddressSpace s, long addr) {
         long[] f = s.frameOf(addr);
         if (f == null) {
             throw new AssertionError("page 0x" + Long.toHexString(addr) + " is not present");
@@ -137,7 +137,7 @@ abstract class MmScenario {
         return f[0];
     }
 
-    static long refcount(AddressSpace s, long addr) {
+    protected static long refcount(AddressSpace s, long addr) {
         long[] f = s.frameOf(addr);
         if (f == null) {
             throw new AssertionError("page 0x" + Long.toHexString(addr) + " is not present");
@@ -145,13 +145,13 @@ abstract class MmScenario {
         return f[1];
     }
 
-    static ErrnoException assertErrno(Errno errno, Executable op) {
+    protected static ErrnoException assertErrno(Errno errno, Executable op) {
         ErrnoException e = assertThrows(ErrnoException.class, op);
         assertEquals(errno, e.errno(), e.getMessage());
         return e;
     }
 
-    static byte[] slice(byte[] b, int from, int length) {
+    protected static byte[] slice(byte[] b, int from, int length) {
         return Arrays.copyOfRange(b, from, from + length);
     }
 }
