@@ -1,0 +1,58 @@
+package dev.usercopy.uaccess;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.MalformedInputException;
+import java.nio.charset.StandardCharsets;
+
+import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.platform.Errno;
+
+/** The errors and small conversions the user-access types share. */
+final class Faults {
+    private Faults() {}
+
+    /** EFAULT for a copy of {@code length} bytes at {@code address} that stopped {@code left} short. */
+    static ErrnoException efault(long address, long length, long left, String what) {
+        return new ErrnoException(Errno.EFAULT, address, length, length - left,
+                what + " stopped at guest 0x" + Long.toHexString(address + length - left));
+    }
+
+    /** {@code length} as an array length, or EINVAL. */
+    static int arrayLength(long address, long length) {
+        if (length > Integer.MAX_VALUE - 8) {
+            throw new ErrnoException(Errno.EINVAL, address, length, "too long for one kernel buffer");
+        }
+        return (int) length;
+    }
+
+    /** The first {@code n} bytes of a readable slice, little-endian. */
+    static ByteBuffer readNumber(UserReadable slice, int n) {
+        if (slice.length() < n) {
+            throw new ErrnoException(Errno.EINVAL, slice.address(), slice.length(), "slice shorter than the " + n + "-byte value");
+        }
+        byte[] buf = new byte[n];
+        long left = slice.space().copyFromUser(buf, 0, slice.address(), n);
+        if (left != 0) {
+            throw efault(slice.address(), n, left, "read of a " + n + "-byte value");
+        }
+        return ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN);
+    }
+
+    /** Strict UTF-8: EILSEQ naming the guest address of the first malformed byte. */
+    static String utf8(byte[] bytes, long address, long length) {
+        try {
+            return StandardCharsets.UTF_8.newDecoder()
+                    .onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT)
+                    .decode(ByteBuffer.wrap(bytes))
+                    .toString();
+        } catch (MalformedInputException e) {
+            throw new ErrnoException(Errno.EILSEQ, address, length, "invalid UTF-8 (" + e.getMessage() + ")");
+        } catch (CharacterCodingException e) {
+            throw new ErrnoException(Errno.EILSEQ, address, length, "invalid UTF-8: " + e);
+        }
+    }
+}

@@ -1,0 +1,228 @@
+package dev.usercopy.uaccess;
+
+import java.io.ByteArrayOutputStream;
+import java.lang.foreign.GroupLayout;
+import java.lang.foreign.MemoryLayout;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.util.Optional;
+
+import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.platform.Errno;
+
+/**
+ * A typed guest pointer: an address in an address space and the
+ * {@link MemoryLayout} of what it points at (axptr's {@code UserPtr}). Every
+ * access runs axptr's checks in order: null, alignment for the layout, then,
+ * unless the profile is Ludicrous, the range inside user space, the grants'
+ * permission for the access, and population of the pages. Then the bytes are
+ * copied with the fault-fixup routines, which catch what changes between the
+ * checks and the copy (a racing munmap is EFAULT, never a crash).
+ *
+ * <p>Reads return copies in kernel memory ({@link MemorySegment}s on the Java
+ * heap, aligned for the layout's fields up to 8 bytes): no Java object ever
+ * refers into guest memory.
+ *
+ * @param <P> the pointer type, which {@link #field} and {@link #element} return
+ */
+public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserConstPtr, UserPtr {
+    private static final long PAGE = AddressSpace.PAGE;
+
+    private final AddressSpace space;
+    private final long address;
+    private final MemoryLayout layout;
+
+    UserPointer(AddressSpace space, long address, MemoryLayout layout) {
+        if (layout.byteSize() <= 0) {
+            throw new IllegalArgumentException("layout " + layout + " has no bytes");
+        }
+        this.space = space;
+        this.address = address;
+        this.layout = layout;
+    }
+
+    abstract P make(long address, MemoryLayout layout);
+
+    public final AddressSpace space() {
+        return space;
+    }
+
+    public final long address() {
+        return address;
+    }
+
+    public final MemoryLayout layout() {
+        return layout;
+    }
+
+    public final boolean isNull() {
+        return address == 0;
+    }
+
+    /** Empty for a null pointer. */
+    public final Optional<P> nullable() {
+        return isNull() ? Optional.empty() : Optional.of(make(address, layout));
+    }
+
+    /** A pointer to member {@code name} of the struct or union this one points at. */
+    public final P field(String name) {
+        if (!(layout instanceof GroupLayout group)) {
+            throw new IllegalArgumentException(layout + " is not a struct or union");
+        }
+        MemoryLayout.PathElement path = MemoryLayout.PathElement.groupElement(name);
+        return make(address + group.byteOffset(path), group.select(path));
+    }
+
+    /** A pointer {@code index} elements of this layout on (C's {@code p + index}). */
+    public final P element(long index) {
+        return make(address + Math.multiplyExact(index, layout.byteSize()), layout);
+    }
+
+    /**
+     * The checks before an access of {@code length} bytes here; EFAULT names
+     * the one that failed. Ludicrous keeps the first two: the copies stay
+     * inside the address space's reservation whatever the address.
+     */
+    final void check(long length, boolean write) {
+        if (address == 0) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "null pointer");
+        }
+        if (address % layout.byteAlignment() != 0) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "not aligned to " + layout.byteAlignment() + " bytes for " + layout);
+        }
+        if (!space.profile().checksAccess()) {
+            return;
+        }
+        if (!space.accessOk(address, length)) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "range is outside user space [0, 0x" + Long.toHexString(space.size()) + ")");
+        }
+        if (!space.checkAccess(address, length, write)) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "not granted for " + (write ? "writing" : "reading"));
+        }
+        space.populate(address, length, write);
+    }
+
+    /** Pre-faults the pages of the pointee for reading, or writing; EFAULT where that is not allowed. */
+    public final void populate(boolean write) {
+        check(layout.byteSize(), write);
+        if (!space.profile().checksAccess()) {
+            space.populate(address, layout.byteSize(), write);
+        }
+    }
+
+    /** A copy of the value pointed at. */
+    public final MemorySegment get() {
+        return getAsSlice(1);
+    }
+
+    /** A copy of {@code count} consecutive values from here. */
+    public final MemorySegment getAsSlice(long count) {
+        if (count < 0) {
+            throw new ErrnoException(Errno.EINVAL, address, count, "negative element count");
+        }
+        long length = Math.multiplyExact(count, layout.byteSize());
+        MemorySegment out = kernelBuffer(length);
+        if (length == 0) {
+            return out;
+        }
+        check(length, false);
+        long left = space.copyFromUser(out, address);
+        if (left != 0) {
+            throw Faults.efault(address, length, left, "read of " + count + " x " + layout);
+        }
+        return out;
+    }
+
+    /**
+     * A copy of the values from here up to, not including, the first one
+     * whose bytes are all zero (a NULL-terminated array, argv's shape),
+     * checked and copied a page at a time. E2BIG when none of the first
+     * {@code max} values is the terminator.
+     */
+    public final MemorySegment getAsNullTerminated(long max) {
+        byte[] bytes = nullTerminated(max, Errno.E2BIG);
+        MemorySegment out = kernelBuffer(bytes.length);
+        MemorySegment.copy(MemorySegment.ofArray(bytes), 0, out, 0, bytes.length);
+        return out;
+    }
+
+    /**
+     * The NUL-terminated UTF-8 string here, for a pointer to bytes: at most
+     * {@code max} bytes, the NUL among them. ENAMETOOLONG when no NUL fits,
+     * EILSEQ when the bytes are not UTF-8.
+     */
+    public final String getAsString(long max) {
+        if (layout.byteSize() != 1) {
+            throw new IllegalArgumentException("a string needs a pointer to bytes, not " + layout);
+        }
+        byte[] bytes = nullTerminated(max, Errno.ENAMETOOLONG);
+        return Faults.utf8(bytes, address, bytes.length);
+    }
+
+    private byte[] nullTerminated(long max, Errno tooLong) {
+        if (max < 0) {
+            throw new ErrnoException(Errno.EINVAL, address, max, "negative maximum");
+        }
+        long elem = layout.byteSize();
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        long count = 0;
+        while (count < max) {
+            long at = address + count * elem;
+            long n = Math.min(max - count, Math.max(1, (PAGE - Math.floorMod(at, PAGE)) / elem));
+            byte[] chunk = make(at, layout).getAsSlice(n).toArray(ValueLayout.JAVA_BYTE);
+            for (int i = 0; i < n; i++) {
+                if (allZero(chunk, (int) (i * elem), (int) elem)) {
+                    out.write(chunk, 0, (int) (i * elem));
+                    return out.toByteArray();
+                }
+            }
+            out.write(chunk, 0, chunk.length);
+            count += n;
+        }
+        throw new ErrnoException(tooLong, address, max * elem, "no terminator within " + max + " x " + layout);
+    }
+
+    private static boolean allZero(byte[] b, int from, int n) {
+        for (int i = from; i < from + n; i++) {
+            if (b[i] != 0) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** The value as a byte, for a pointer to a 1-byte layout. */
+    public final byte getByte() {
+        return get().get(ValueLayout.JAVA_BYTE, 0);
+    }
+
+    /** The value as an int, for a pointer to a 4-byte layout. */
+    public final int getInt() {
+        requireSize(4);
+        return get().get(ValueLayout.JAVA_INT_UNALIGNED, 0);
+    }
+
+    /** The value as a long, for a pointer to an 8-byte layout. */
+    public final long getLong() {
+        requireSize(8);
+        return get().get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
+    }
+
+    final void requireSize(long n) {
+        if (layout.byteSize() != n) {
+            throw new IllegalArgumentException("pointer to " + layout + ", not to " + n + " bytes");
+        }
+    }
+
+    /** A heap buffer of {@code length} bytes aligned to 8 (longs back it). */
+    static MemorySegment kernelBuffer(long length) {
+        int n = Faults.arrayLength(0, length);
+        return MemorySegment.ofArray(new long[(n + 7) / 8]).asSlice(0, n);
+    }
+
+    @Override
+    public final String toString() {
+        return getClass().getSimpleName() + "[0x" + Long.toHexString(address) + " -> " + layout + "]";
+    }
+}

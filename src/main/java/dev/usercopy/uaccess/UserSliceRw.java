@@ -1,0 +1,35 @@
+package dev.usercopy.uaccess;
+
+import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.Lend;
+
+/** A {@link UserSlice} the syscall may read and write. */
+public final class UserSliceRw extends UserSlice<UserSliceRw> implements UserReadable, UserWritable {
+    UserSliceRw(AddressSpace space, long address, long length) {
+        super(space, address, length);
+    }
+
+    @Override
+    UserSliceRw make(long address, long length) {
+        return new UserSliceRw(space(), address, length);
+    }
+
+    /** The same range, read-only. */
+    public UserSliceRo readOnly() {
+        return new UserSliceRo(space(), address(), length());
+    }
+
+    /** The same range, write-only. */
+    public UserSliceWo writeOnly() {
+        return new UserSliceWo(space(), address(), length());
+    }
+
+    /**
+     * Lends this buffer to {@code borrower}, writable (see {@link Lend}): the
+     * borrower sees only the buffer's bytes, and its writes reach them.
+     * Close the lend to end it.
+     */
+    public Lend lendTo(AddressSpace borrower) {
+        return space().lend(address(), length(), borrower, true);
+    }
+}
