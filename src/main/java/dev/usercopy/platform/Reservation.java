@@ -151,66 +151,28 @@ public final class Reservation implements AutoCloseable {
         return base + (guest & (size - 1));
     }
 
+    /** One native copy of {@code length} bytes at host address {@code host}, {@code done} bytes into the whole: bytes not copied. */
+    @FunctionalInterface
+    private interface Piece {
+        long copy(long host, long done, long length);
+    }
+
     /**
-     * {@link #copyFromUser} without the range check: the guest address is
-     * taken modulo the reservation size (a power of two), in pieces of at
-     * most {@link #GUARD} bytes, each of which faults in the guard region
-     * rather than run past it. Bytes not copied.
+     * Runs {@code piece} over {@code length} bytes from guest {@code guest}
+     * without the range check: each piece starts at {@link #unchecked} of
+     * its guest address and is at most {@link #GUARD} long, so it faults in
+     * the guard region rather than run past it. Bytes not copied.
      */
-    public long copyFromUserUnchecked(MemorySegment to, long from) {
-        long n = to.byteSize();
-        if (!enter()) {
-            return n;
-        }
-        try {
-            long done = 0;
-            while (done < n) {
-                long piece = Math.min(n - done, GUARD);
-                long left = UserCopy.copyFromUser(to.asSlice(done, piece), unchecked(from + done));
-                done += piece - left;
-                if (left != 0) {
-                    break;
-                }
-            }
-            return n - done;
-        } finally {
-            leave();
-        }
-    }
-
-    /** {@link #copyToUser} without the range check; see {@link #copyFromUserUnchecked}. */
-    public long copyToUserUnchecked(long to, MemorySegment from) {
-        long n = from.byteSize();
-        if (!enter()) {
-            return n;
-        }
-        try {
-            long done = 0;
-            while (done < n) {
-                long piece = Math.min(n - done, GUARD);
-                long left = UserCopy.copyToUser(unchecked(to + done), from.asSlice(done, piece));
-                done += piece - left;
-                if (left != 0) {
-                    break;
-                }
-            }
-            return n - done;
-        } finally {
-            leave();
-        }
-    }
-
-    /** {@link #clearUser} without the range check; see {@link #copyFromUserUnchecked}. */
-    public long clearUserUnchecked(long to, long length) {
+    private long unchecked(long guest, long length, Piece piece) {
         if (!enter()) {
             return length;
         }
         try {
             long done = 0;
             while (done < length) {
-                long piece = Math.min(length - done, GUARD);
-                long left = UserCopy.clearUser(unchecked(to + done), piece);
-                done += piece - left;
+                long n = Math.min(length - done, GUARD);
+                long left = piece.copy(unchecked(guest + done), done, n);
+                done += n - left;
                 if (left != 0) {
                     break;
                 }
@@ -219,6 +181,21 @@ public final class Reservation implements AutoCloseable {
         } finally {
             leave();
         }
+    }
+
+    /** {@link #copyFromUser} without the range check (the Ludicrous profile); see {@link #unchecked(long, long, Piece)}. */
+    public long copyFromUserUnchecked(MemorySegment to, long from) {
+        return unchecked(from, to.byteSize(), (host, done, n) -> UserCopy.copyFromUser(to.asSlice(done, n), host));
+    }
+
+    /** {@link #copyToUser} without the range check. */
+    public long copyToUserUnchecked(long to, MemorySegment from) {
+        return unchecked(to, from.byteSize(), (host, done, n) -> UserCopy.copyToUser(host, from.asSlice(done, n)));
+    }
+
+    /** {@link #clearUser} without the range check. */
+    public long clearUserUnchecked(long to, long length) {
+        return unchecked(to, length, (host, done, n) -> UserCopy.clearUser(host, n));
     }
 
     /**
