@@ -6,7 +6,7 @@ import java.util.Map;
 /**
  * Writes one JSON value from plain Java values: {@code Map} (keys in its
  * iteration order), {@code List}, {@code String}, {@code Number},
- * {@code Boolean} and {@code null}. Enough for the CLI's {@code --json}
+ * {@code Boolean}, enums (their names) and {@code null}. Enough for the CLI's {@code --json}
  * output; there is no reader.
  */
 final class Json {
@@ -22,6 +22,7 @@ final class Json {
         switch (value) {
             case null -> sb.append("null");
             case String s -> string(sb, s);
+            case Enum<?> e -> string(sb, e.name());
             case Boolean b -> sb.append(b);
             case Double d when d.isNaN() || d.isInfinite() -> sb.append("null"); // JSON has no NaN
             case Float f when f.isNaN() || f.isInfinite() -> sb.append("null");

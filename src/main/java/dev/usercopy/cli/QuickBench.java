@@ -208,8 +208,9 @@ final class QuickBench {
     static void print(List<Row> rows, PrintStream out) {
         out.printf("%-50s %10s   %-34s %10s   %s%n", "what", "usercopy", "baseline (same run)", "", "usercopy vs baseline");
         for (Row r : rows) {
-            out.printf("%-50s %10s   %-34s %10s   %.2fx %s%n", r.what(), format(r.ours()), r.baselineName(), format(r.baseline()),
-                    r.advantage(), r.advantage() >= 1 ? "better" : "worse");
+            double x = r.advantage() >= 1 ? r.advantage() : 1 / r.advantage();
+            out.printf("%-50s %10s   %-34s %10s   %s%n", r.what(), format(r.ours()), r.baselineName(), format(r.baseline()),
+                    format(x) + "x " + (r.advantage() >= 1 ? "faster" : "slower"));
         }
         out.println("a quick look (best of " + ROUNDS + " short rounds, no JMH) on a shared machine; ./usercopy bench for measurements");
     }
