@@ -1,126 +1,434 @@
 package dev.usercopy.cli;
 
-import java.io.PrintStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 
+import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.AddressSpace.PageState;
+import dev.usercopy.mm.MapFlags;
+import dev.usercopy.mm.MemoryManager;
+import dev.usercopy.mm.MemoryManager.ForkMode;
+import dev.usercopy.mm.Prot;
 import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.FaultHandler;
-import dev.usercopy.platform.HostMapping;
-import dev.usercopy.platform.Posix;
-import dev.usercopy.platform.UserCopy;
-
-import static dev.usercopy.platform.libc_h.PROT_NONE;
 
 /**
- * A short tour of the fault path on real pages: each step does a copy that
- * runs into a page that faults and checks the count it gets back. Returns a
- * non-zero exit code if any step does not come out as it says.
+ * A narrated tour of guest memory on real pages, each claim checked as it
+ * is made: demand faults with fault-around, fork and copy-on-write with the
+ * refcounts, EFAULT for bad pointers, a string that runs into an unmapped
+ * page, and a writer racing a string copy. The numbers it prints (faults,
+ * frames, refcounts, times) are measured here, in this run.
  */
 final class Demo {
-    private static final long PAGE = Posix.PAGE_SIZE;
+    private static final long PAGE = AddressSpace.PAGE;
+    /** A 16-page-aligned guest address, so fault-around windows are easy to name. */
+    private static final long BASE = 0x100000;
+    private static final int RW = Prot.READ | Prot.WRITE;
 
-    private final PrintStream out;
-    private int failures;
+    /** Copies the racing-writer section makes; enough to see mixes on two cores, quick on one. */
+    static final int RACE_COPIES = 20_000;
 
-    Demo(PrintStream out) {
-        this.out = out;
+    private final Report r;
+
+    Demo(Report report) {
+        this.r = report;
     }
 
+    /** Runs the tour; returns the number of claims that did not hold. */
     int run() {
-        out.println("usercopy demo: copies that fault half-way, on real pages, inside this JVM");
-        out.println();
         FaultHandler.Stats before = FaultHandler.stats();
-        faultHalfWayOnProtNone();
-        faultHalfWayPastEndOfFile();
-        stringRunsIntoAnUnmappedPage();
+        r.title("usercopy demo: guest memory on real pages, inside this JVM; every claim is checked as it is made");
+        try (MemoryManager mm = new MemoryManager(config(ForkMode.SHARED_TABLES))) {
+            demandPaging(mm);
+            forkAndCopyOnWrite(mm);
+            badPointers(mm);
+            stringIntoAnUnmappedPage(mm);
+            racingWriter(mm);
+        }
         theJvmDidNotNotice(before);
-        out.println();
-        out.println(failures == 0 ? "all steps came out as described" : failures + " step(s) did NOT come out as described");
-        return failures == 0 ? 0 : 1;
+        return r.failures();
     }
 
-    private void faultHalfWayOnProtNone() {
-        try (HostMapping guest = HostMapping.anonymous(2 * PAGE)) {
-            guest.protect(PAGE, PAGE, PROT_NONE);
-            long boundary = guest.address() + PAGE;
-            byte[] text = "bytes the guest wrote just before a PROT_NONE page".getBytes(StandardCharsets.US_ASCII);
-            long src = boundary - text.length;
-            check("fill the guest page through copy_to_user", 0, UserCopy.copyToUser(src, text, 0, text.length));
+    private static MemoryManager.Config config(ForkMode mode) {
+        return MemoryManager.Config.defaults().withFrames(16384).withAddressSpaceSize(1L << 30).withFaultAround(16).withForkMode(mode);
+    }
 
-            out.printf("guest: page 0x%x read-write, page 0x%x PROT_NONE%n", guest.address(), boundary);
-            byte[] kernel = new byte[128];
-            long left = UserCopy.copyFromUser(kernel, 0, src, kernel.length);
-            out.printf("copy_from_user(kernel[128], 0x%x, 128)  %d bytes lie before the PROT_NONE page%n", src, text.length);
-            check("  returns the bytes NOT copied", kernel.length - text.length, left);
-            out.printf("  arrived: \"%s\"%n", new String(kernel, 0, text.length, StandardCharsets.US_ASCII));
-            check("  kernel bytes past the fault left untouched (non-zero count)", 0, countNonZero(kernel, text.length));
-            out.println();
+    // ---------------------------------------------------------------- 1
+
+    private void demandPaging(MemoryManager mm) {
+        r.section("demand-paging", "A lazy mapping and its demand faults (fault-around: 16 pages)");
+        try (AddressSpace as = mm.newAddressSpace()) {
+            long a = as.mmap(BASE, 64 * PAGE, RW, MapFlags.PRIVATE);
+            r.say("mmap(0x%x, 64 pages, rw-, private) = 0x%x: a grant, no frames yet", BASE, a);
+            map(as, a, 64);
+            r.check("frames in use after mmap", 0L, mm.stats().usedFrames());
+
+            FaultHandler.Stats f0 = FaultHandler.stats();
+            byte[] buf = new byte[100];
+            Arrays.fill(buf, (byte) 0x55);
+            long left = as.copyFromUser(buf, 0, a + 5 * PAGE + 7, buf.length);
+            long faults = FaultHandler.stats().fixups() - f0.fixups();
+            r.say("copy_from_user(100 bytes from page 5): the host refuses the read, the handler fixes it up,");
+            r.say("  the resolver maps the 16-page window around it to the zeroed frames (read-only), and the copy resumes");
+            map(as, a, 64);
+            r.value("readFaults", faults);
+            r.say("  %d fault(s) fixed up in this copy", faults);
+            r.check("bytes not copied", 0L, left);
+            r.check("the bytes read are zeros", true, allZero(buf));
+            r.check("pages 0..15 after the read", "0".repeat(16), PageMap.symbols(as, a, 16));
+            r.check("page 16, outside the window", PageState.LAZY, as.pageState(a + 16 * PAGE));
+            r.check("frames allocated by a read of lazy anonymous memory", 0L, mm.stats().usedFrames());
+
+            f0 = FaultHandler.stats();
+            left = as.copyToUser(a + 40 * PAGE, "hello".getBytes(StandardCharsets.US_ASCII), 0, 5);
+            faults = FaultHandler.stats().fixups() - f0.fixups();
+            r.say("copy_to_user(\"hello\" to page 40): a write fault on a lazy page allocates its whole window, 32..47");
+            map(as, a, 64);
+            r.value("writeFaults", faults);
+            r.say("  %d fault(s) fixed up in this copy", faults);
+            r.check("bytes not copied", 0L, left);
+            r.check("frames in use", 16L, mm.stats().usedFrames());
+            r.check("pages 32..47", "P".repeat(16), PageMap.symbols(as, a + 32 * PAGE, 16));
+
+            left = as.copyToUser(a + 9 * PAGE, new byte[] {9}, 0, 1);
+            r.say("copy_to_user(1 byte to page 9, a zeroed frame): only that page gets a frame of its own");
+            map(as, a, 64);
+            r.check("bytes not copied", 0L, left);
+            r.check("frames in use", 17L, mm.stats().usedFrames());
+            r.check("pages 8..10", "0P0", PageMap.symbols(as, a + 8 * PAGE, 3));
+            mm.checkInvariants();
+            firstTouch(mm, as);
         }
     }
 
-    private void faultHalfWayPastEndOfFile() {
-        try (HostMapping guest = HostMapping.memfd("demo", PAGE, 2 * PAGE)) {
-            long boundary = guest.address() + PAGE;
-            out.printf("guest: a one-page memfd mapped over two pages; 0x%x is past its end (SIGBUS)%n", boundary);
-            byte[] kernel = new byte[4096];
-            long left = UserCopy.copyToUser(boundary - 1000, kernel, 0, kernel.length);
-            out.printf("copy_to_user(0x%x, kernel[4096], 4096)%n", boundary - 1000);
-            check("  returns the bytes NOT copied", 4096 - 1000, left);
-            check("clear_user(the same range) returns the bytes NOT cleared", 4096 - 1000, UserCopy.clearUser(boundary - 1000, 4096));
-            out.println();
+    /** Pages of the first-touch measurement: 4 MiB, a second or so at worst on a slow machine. */
+    private static final int TOUCH_PAGES = 1024;
+
+    /** A real number for the narration: first touch per page, once the path is warm. Not a benchmark. */
+    private void firstTouch(MemoryManager mm, AddressSpace as) {
+        byte[] one = {1};
+        double usPerPage = 0;
+        long faults = 0;
+        for (int round = 0; round < 12; round++) { // the first rounds warm the path up; the last one counts
+            long a = as.mmap(0, TOUCH_PAGES * PAGE, RW, MapFlags.PRIVATE);
+            FaultHandler.Stats f0 = FaultHandler.stats();
+            long t0 = System.nanoTime();
+            for (int p = 0; p < TOUCH_PAGES; p++) {
+                as.copyToUser(a + p * PAGE, one, 0, 1);
+            }
+            usPerPage = (System.nanoTime() - t0) / 1000.0 / TOUCH_PAGES;
+            faults = FaultHandler.stats().fixups() - f0.fixups();
+            as.munmap(a, TOUCH_PAGES * PAGE);
+        }
+        r.value("firstTouchPages", TOUCH_PAGES);
+        r.value("firstTouchFaults", faults);
+        r.value("firstTouchMicrosPerPage", usPerPage);
+        r.say("measured here: a byte written to each of %d fresh pages took %d faults, %.2f us a page",
+                TOUCH_PAGES, faults, usPerPage);
+        r.check("faults for " + TOUCH_PAGES + " pages, one a 16-page window", (long) TOUCH_PAGES / 16, faults);
+        mm.checkInvariants();
+    }
+
+    // ---------------------------------------------------------------- 2
+
+    private void forkAndCopyOnWrite(MemoryManager mm) {
+        r.section("fork-cow", "fork and copy-on-write, with the refcounts");
+        try (AddressSpace parent = mm.newAddressSpace()) {
+            long a = parent.mmap(BASE, 4 * PAGE, RW, MapFlags.PRIVATE);
+            for (int p = 0; p < 4; p++) {
+                byte[] s = ("parent page " + p).getBytes(StandardCharsets.US_ASCII);
+                parent.copyToUser(a + p * PAGE, s, 0, s.length);
+            }
+            long used0 = mm.stats().usedFrames();
+            r.say("parent: 4 private pages at 0x%x, each written (%d frames in use)", a, used0);
+            long[] frames = new long[4];
+            for (int p = 0; p < 4; p++) {
+                frames[p] = parent.frameOf(a + p * PAGE)[0];
+            }
+            frameTable(List.of("parent"), List.of(parent), a);
+
+            try (AddressSpace child = parent.fork()) {
+                r.say("fork(): the child shares the parent's page-table leaf, so every frame keeps refcount 1");
+                r.say("  (a refcount counts page-table leaves, not address spaces) and both sides see the pages copy-on-write");
+                frameTable(List.of("parent", "child"), List.of(parent, child), a);
+                r.check("frames in use after fork (fork copies no page)", used0, mm.stats().usedFrames());
+                r.check("child page 2 maps the parent's frame", frames[2], child.frameOf(a + 2 * PAGE)[0]);
+                r.check("child's pages", "CCCC", PageMap.symbols(child, a, 4));
+
+                write(child, a, "child was here");
+                r.say("the child writes page 0: the shared leaf is copied first (so each frame in it now has refcount 2),");
+                r.say("  then page 0 is copied into a new frame of the child's own");
+                frameTable(List.of("parent", "child"), List.of(parent, child), a);
+                r.check("frames in use (one page copied)", used0 + 1, mm.stats().usedFrames());
+                r.check("the child's page 0 is a new frame", true, child.frameOf(a)[0] != frames[0]);
+                r.check("the parent keeps the original frame", frames[0], parent.frameOf(a)[0]);
+                r.check("the parent's page 0, its frame's only user now", PageState.PRIVATE, parent.pageState(a));
+                r.check("refcount of page 1, in both leaves", 2L, parent.frameOf(a + PAGE)[1]);
+                r.check("the parent still reads", "parent page 0", readString(parent, a));
+                r.check("the child reads", "child was here", readString(child, a));
+
+                write(parent, a + PAGE, "parent again");
+                r.say("the parent writes page 1: it gets the copy; the child, left alone with the old frame, owns it now");
+                frameTable(List.of("parent", "child"), List.of(parent, child), a);
+                r.check("frames in use", used0 + 2, mm.stats().usedFrames());
+                r.check("the child's page 1", PageState.PRIVATE, child.pageState(a + PAGE));
+
+                write(child, a + PAGE, "child again");
+                r.say("the child writes page 1: it is the last owner, so it writes in place: no copy");
+                r.check("the child's page 1 keeps its frame", frames[1], child.frameOf(a + PAGE)[0]);
+                r.check("frames in use", used0 + 2, mm.stats().usedFrames());
+                r.check("the parent reads page 1", "parent again", readString(parent, a + PAGE));
+                mm.checkInvariants();
+            }
+            r.say("the child exits: its frames go back, the parent's pages are private again");
+            r.check("parent's pages", "PPPP", PageMap.symbols(parent, a, 4));
+            r.check("frames in use", used0, mm.stats().usedFrames());
+            mm.checkInvariants();
         }
     }
 
-    private void stringRunsIntoAnUnmappedPage() {
-        try (HostMapping guest = HostMapping.anonymous(2 * PAGE)) {
-            guest.protect(PAGE, PAGE, PROT_NONE);
-            long boundary = guest.address() + PAGE;
+    private void frameTable(List<String> names, List<AddressSpace> spaces, long a) {
+        List<String> lines = new ArrayList<>();
+        StringBuilder head = new StringBuilder("page");
+        for (String n : names) {
+            head.append(String.format("  %13s %8s %5s", n + " frame", "refcount", "state"));
+        }
+        lines.add(head.toString());
+        for (int p = 0; p < 4; p++) {
+            StringBuilder row = new StringBuilder(String.format("%4d", p));
+            for (AddressSpace s : spaces) {
+                long[] f = s.frameOf(a + p * PAGE);
+                row.append(f == null ? String.format("  %13s %8s %5s", "-", "-", PageMap.symbol(s.pageState(a + p * PAGE)))
+                        : String.format("  %13d %8d %5s", f[0], f[1], PageMap.symbol(s.pageState(a + p * PAGE))));
+            }
+            lines.add(row.toString());
+        }
+        r.picture(lines);
+    }
+
+    // ---------------------------------------------------------------- 3
+
+    private void badPointers(MemoryManager mm) {
+        r.section("efault", "Bad pointers give EFAULT with the exact count, never a crash");
+        try (AddressSpace as = mm.newAddressSpace()) {
+            long a = as.mmap(BASE, 2 * PAGE, RW, MapFlags.PRIVATE);
+            as.mprotect(a + PAGE, PAGE, Prot.READ);
+            long end = a + 2 * PAGE;
+            r.say("a 2-page grant at 0x%x: page 0 rw-, page 1 r--; nothing mapped from 0x%x", a, end);
+
+            byte[] buf = new byte[100];
+            long left = as.copyFromUser(buf, 0, end - 40, 100);
+            r.say("copy_from_user(100 bytes from 0x%x): 40 bytes lie inside the grant", end - 40);
+            r.check("bytes not copied", 60L, left);
+
+            left = as.copyToUser(a + PAGE - 10, new byte[30], 0, 30);
+            r.say("copy_to_user(30 bytes to 0x%x): 10 bytes on the writable page, then the read-only one", a + PAGE - 10);
+            r.check("bytes not copied", 20L, left);
+
+            left = as.copyFromUser(buf, 0, 0, 100);
+            r.say("copy_from_user from guest address 0 (a NULL pointer)");
+            r.check("bytes not copied", 100L, left);
+
+            long wild = 0x7fff_dead_b000L;
+            left = as.copyFromUser(buf, 0, wild, 100);
+            r.say("copy_from_user from 0x%x, far outside the %d MiB address space", wild, as.size() >> 20);
+            r.check("bytes not copied", 100L, left);
+            mm.checkInvariants();
+        }
+    }
+
+    // ---------------------------------------------------------------- 4
+
+    private void stringIntoAnUnmappedPage(MemoryManager mm) {
+        r.section("strncpy", "A string running into an unmapped page (strncpy_from_user)");
+        try (AddressSpace as = mm.newAddressSpace()) {
+            long a = as.mmap(BASE, PAGE, RW, MapFlags.PRIVATE);
+            long boundary = a + PAGE;
             byte[] noNul = "/no/terminating/nul".getBytes(StandardCharsets.US_ASCII);
-            UserCopy.copyToUser(boundary - noNul.length, noNul, 0, noNul.length);
-            long got = UserCopy.strncpyFromUser(new byte[256], 0, boundary - noNul.length, 256);
-            out.printf("strncpy_from_user of \"%s\" running into the PROT_NONE page%n", new String(noNul, StandardCharsets.US_ASCII));
-            check("  returns -EFAULT", -Errno.EFAULT.number(), got);
+            as.copyToUser(boundary - noNul.length, noNul, 0, noNul.length);
+            r.say("\"%s\" fills the last %d bytes of the page at 0x%x; the next page is unmapped",
+                    new String(noNul, StandardCharsets.US_ASCII), noNul.length, a);
+            long got = as.strncpyFromUser(new byte[256], 0, boundary - noNul.length, 256);
+            r.check("strncpy_from_user(max 256) returns -EFAULT", (long) -Errno.EFAULT.number(), got);
+
             byte[] withNul = "/etc/hosts\0".getBytes(StandardCharsets.US_ASCII);
-            UserCopy.copyToUser(boundary - withNul.length, withNul, 0, withNul.length);
-            check("  with a NUL as the page's last byte it returns the length", withNul.length - 1,
-                    UserCopy.strncpyFromUser(new byte[256], 0, boundary - withNul.length, 256));
-            out.println();
+            as.copyToUser(boundary - withNul.length, withNul, 0, withNul.length);
+            r.say("with the NUL on the page's last byte, the string ends before the unmapped page");
+            got = as.strncpyFromUser(new byte[256], 0, boundary - withNul.length, 256);
+            r.check("strncpy_from_user returns the length", (long) withNul.length - 1, got);
+
+            got = as.strncpyFromUser(new byte[4], 0, boundary - withNul.length, 4);
+            r.say("and with a buffer of 4 bytes, the count: no NUL within it");
+            r.check("strncpy_from_user(max 4) returns", 4L, got);
         }
     }
 
-    private void theJvmDidNotNotice(FaultHandler.Stats before) {
-        FaultHandler.Stats after = FaultHandler.stats();
-        out.printf("fault handler: %d fixups here (%d SIGSEGV, %d SIGBUS; a fault in the qword loop takes two, the qword and the byte retry);%n  faults that are not ours went on to the JVM's handler%n",
-                after.fixups() - before.fixups(), after.segvFixups() - before.segvFixups(), after.busFixups() - before.busFixups());
-        Object nothing = null;
-        try {
-            nothing.hashCode();
-            fail("a null dereference did not throw");
-        } catch (NullPointerException expected) {
-            out.println("the JVM's own faults still work: a null dereference still throws NullPointerException");
+    // ---------------------------------------------------------------- 5
+
+    /** What a string copy that raced a writer got. */
+    enum RaceOutcome { OLD, NEW, VALID_MIX, EILSEQ, IMPOSSIBLE }
+
+    /**
+     * Classifies a copy of a string the writer switches between {@code old}
+     * and {@code young} (same length, NUL at the same place): each byte
+     * must be the old or the new byte at its place; a mix that is not UTF-8
+     * is what a kernel that validates the string answers with EILSEQ.
+     */
+    static RaceOutcome classify(byte[] got, byte[] old, byte[] young) {
+        if (Arrays.equals(got, old)) {
+            return RaceOutcome.OLD;
         }
-    }
-
-    private void check(String what, long expected, long got) {
-        if (expected == got) {
-            out.printf("%s: %d%n", what, got);
-        } else {
-            fail(what + ": expected " + expected + ", got " + got);
+        if (Arrays.equals(got, young)) {
+            return RaceOutcome.NEW;
         }
-    }
-
-    private void fail(String what) {
-        failures++;
-        out.println("FAILED " + what);
-    }
-
-    private static long countNonZero(byte[] b, int from) {
-        long n = 0;
-        for (int i = from; i < b.length; i++) {
-            if (b[i] != 0) {
-                n++;
+        if (got.length != old.length) {
+            return RaceOutcome.IMPOSSIBLE;
+        }
+        for (int i = 0; i < got.length; i++) {
+            if (got[i] != old[i] && got[i] != young[i]) {
+                return RaceOutcome.IMPOSSIBLE;
             }
         }
-        return n;
+        try {
+            StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+                    .onUnmappableCharacter(CodingErrorAction.REPORT).decode(ByteBuffer.wrap(got));
+            return RaceOutcome.VALID_MIX;
+        } catch (CharacterCodingException e) {
+            return RaceOutcome.EILSEQ;
+        }
+    }
+
+    private void racingWriter(MemoryManager mm) {
+        r.section("race", "A writer racing a string copy");
+        byte[] old = "€".repeat(20).getBytes(StandardCharsets.UTF_8);
+        byte[] young = "abc".repeat(20).getBytes(StandardCharsets.UTF_8);
+        try (AddressSpace as = mm.newAddressSpace()) {
+            long a = as.mmap(BASE, PAGE, RW, MapFlags.PRIVATE);
+            write(as, a, new String(old, StandardCharsets.UTF_8));
+            r.say("a guest thread keeps rewriting a %d-byte string at 0x%x, a byte at a time: \"€\" x 20 (3 bytes each), then \"abc\" x 20,",
+                    old.length, a);
+            r.say("  while the kernel copies it %d times with strncpy_from_user and checks it is UTF-8", RACE_COPIES);
+            AtomicBoolean stop = new AtomicBoolean();
+            AtomicLong rewrites = new AtomicLong();
+            Thread writer = Thread.ofPlatform().name("racing-writer").start(() -> {
+                // A byte at a time, as a guest loop storing a string would: the string is
+                // half old, half new most of the time.
+                byte[][] texts = {young, old};
+                for (int i = 0; !stop.get(); i++) {
+                    for (int b = 0; b < old.length; b++) {
+                        as.copyToUser(a + b, texts[i & 1], b, 1);
+                    }
+                    rewrites.incrementAndGet();
+                }
+            });
+            long[] counts = new long[RaceOutcome.values().length];
+            long wrongLength = 0;
+            byte[] buf = new byte[128];
+            long t0 = System.nanoTime();
+            try {
+                for (int i = 0; i < RACE_COPIES; i++) {
+                    long n = as.strncpyFromUser(buf, 0, a, buf.length);
+                    if (n != old.length) {
+                        wrongLength++;
+                        continue;
+                    }
+                    counts[classify(Arrays.copyOf(buf, (int) n), old, young).ordinal()]++;
+                }
+            } finally {
+                stop.set(true);
+                joinQuietly(writer);
+            }
+            long ms = (System.nanoTime() - t0) / 1_000_000;
+            for (RaceOutcome o : RaceOutcome.values()) {
+                r.value(o.name().toLowerCase(java.util.Locale.ROOT), counts[o.ordinal()]);
+            }
+            r.value("rewrites", rewrites.get());
+            r.say("in %d ms, against %d rewrites:", ms, rewrites.get());
+            r.say("  %6d the old string, whole", counts[RaceOutcome.OLD.ordinal()]);
+            r.say("  %6d the new string, whole", counts[RaceOutcome.NEW.ordinal()]);
+            r.say("  %6d a mix of old and new bytes that is still valid UTF-8 (a string the guest never wrote)",
+                    counts[RaceOutcome.VALID_MIX.ordinal()]);
+            r.say("  %6d a mix that is not UTF-8: EILSEQ", counts[RaceOutcome.EILSEQ.ordinal()]);
+            r.say("which of these a run sees depends on the scheduler; a kernel must copy once, then validate its copy");
+            r.check("copies whose every byte was the old or the new byte at its place", 0L, counts[RaceOutcome.IMPOSSIBLE.ordinal()]);
+            r.check("copies that found the NUL anywhere but at byte " + old.length, 0L, wrongLength);
+            mm.checkInvariants();
+        }
+    }
+
+    private static void joinQuietly(Thread t) {
+        boolean interrupted = false;
+        while (true) {
+            try {
+                t.join();
+                break;
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    // ---------------------------------------------------------------- 6
+
+    private void theJvmDidNotNotice(FaultHandler.Stats before) {
+        r.section("jvm", "The JVM did not notice");
+        FaultHandler.Stats after = FaultHandler.stats();
+        long fixups = after.fixups() - before.fixups();
+        r.value("fixups", fixups);
+        r.value("segv", after.segvFixups() - before.segvFixups());
+        r.value("bus", after.busFixups() - before.busFixups());
+        r.value("passedOn", after.passedOn() - before.passedOn());
+        r.say("the usercopy handler fixed up %d faults in this tour (%d SIGSEGV, %d SIGBUS);", fixups,
+                after.segvFixups() - before.segvFixups(), after.busFixups() - before.busFixups());
+        r.say("  %d faults that were not ours went on to the JVM's own handler", after.passedOn() - before.passedOn());
+        r.check("faults fixed up (each demand fault and each EFAULT above is one or more)", true, fixups > 0);
+        Object nothing = null;
+        boolean npe = false;
+        try {
+            nothing.hashCode();
+        } catch (NullPointerException expected) {
+            npe = true;
+        }
+        r.check("a null dereference in Java still throws NullPointerException", true, npe);
+    }
+
+    // ---------------------------------------------------------------- helpers
+
+    private void map(AddressSpace as, long a, int pages) {
+        List<String> lines = new ArrayList<>(PageMap.render(as, a, pages));
+        lines.add(PageMap.LEGEND);
+        r.picture(lines);
+    }
+
+    private static void write(AddressSpace as, long at, String s) {
+        byte[] b = (s + "\0").getBytes(StandardCharsets.UTF_8);
+        if (as.copyToUser(at, b, 0, b.length) != 0) {
+            throw new IllegalStateException("the demo's own write to 0x" + Long.toHexString(at) + " faulted");
+        }
+    }
+
+    private static String readString(AddressSpace as, long at) {
+        byte[] b = new byte[256];
+        long n = as.strncpyFromUser(b, 0, at, b.length);
+        return n < 0 ? Errno.nameOf((int) -n) : new String(b, 0, (int) n, StandardCharsets.UTF_8);
+    }
+
+    private static boolean allZero(byte[] b) {
+        for (byte x : b) {
+            if (x != 0) {
+                return false;
+            }
+        }
+        return true;
     }
 }

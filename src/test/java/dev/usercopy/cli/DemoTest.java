@@ -1,0 +1,114 @@
+package dev.usercopy.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import com.google.gson.JsonArray;
+import com.google.gson.JsonElement;
+import com.google.gson.JsonObject;
+import com.google.gson.JsonParser;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The demo's output, plain, coloured and as JSON, and how it counts a claim that does not hold. */
+class DemoTest {
+    static final List<String> SECTIONS = List.of("demand-paging", "fork-cow", "efault", "strncpy", "race", "jvm");
+
+    @Test
+    void plainDemoTellsEverySectionHoldsEveryClaimAndHasNoEscapes() {
+        Cli r = Cli.run("demo");
+        assertEquals(0, r.exit(), r::toString);
+        assertEquals("", r.err());
+        assertFalse(r.out().contains("\u001b["), "no colour when not on a terminal");
+        assertFalse(r.out().contains("FAILED"), r::toString);
+        for (String title : List.of("== A lazy mapping and its demand faults", "== fork and copy-on-write, with the refcounts",
+                "== Bad pointers give EFAULT", "== A string running into an unmapped page", "== A writer racing a string copy",
+                "== The JVM did not notice")) {
+            assertTrue(r.out().contains(title), title + "\n" + r);
+        }
+        // A page map before and after the read fault: the window of 16 zeroed frames.
+        assertTrue(r.out().contains("    0x00100000  " + "-".repeat(64) + "\n"), r::toString);
+        assertTrue(r.out().contains("    0x00100000  " + "0".repeat(16) + "-".repeat(48) + "\n"), r::toString);
+        assertTrue(r.out().contains("  ok  strncpy_from_user(max 256) returns -EFAULT: -14"), r::toString);
+        assertTrue(r.out().matches("(?s).*\nall \\d+ claims held\n"), r::toString);
+    }
+
+    @Test
+    void colourWhenAskedFor() {
+        Cli r = Cli.run("demo", "--color=always");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.out().contains("\u001b[32mok\u001b[0m"), r::toString);
+    }
+
+    @Test
+    void jsonIsOneDocumentWithEverySectionItsValuesAndItsChecks() {
+        Cli r = Cli.run("demo", "--json");
+        assertEquals(0, r.exit(), r::toString);
+        JsonObject doc = JsonParser.parseString(r.out()).getAsJsonObject();
+        assertEquals("demo", doc.get("command").getAsString());
+        assertTrue(doc.get("ok").getAsBoolean());
+        assertEquals(0, doc.get("failures").getAsInt());
+        JsonArray sections = doc.getAsJsonArray("sections");
+        assertEquals(SECTIONS, sections.asList().stream().map(s -> s.getAsJsonObject().get("id").getAsString()).toList());
+        int checks = 0;
+        for (JsonElement s : sections) {
+            JsonArray cs = s.getAsJsonObject().getAsJsonArray("checks");
+            assertFalse(cs.isEmpty(), s.toString());
+            for (JsonElement c : cs) {
+                assertTrue(c.getAsJsonObject().get("ok").getAsBoolean(), c.toString());
+                checks++;
+            }
+        }
+        assertEquals(doc.get("checks").getAsInt(), checks);
+        JsonObject race = sections.get(SECTIONS.indexOf("race")).getAsJsonObject().getAsJsonObject("values");
+        long copies = 0;
+        for (String k : List.of("old", "new", "valid_mix", "eilseq")) {
+            copies += race.get(k).getAsLong();
+        }
+        assertEquals(Demo.RACE_COPIES, copies, "every copy was counted once: " + race);
+        assertEquals(0, race.get("impossible").getAsLong());
+        JsonObject demand = sections.get(0).getAsJsonObject().getAsJsonObject("values");
+        assertEquals(64, demand.get("firstTouchFaults").getAsLong(), "1024 pages, a fault a 16-page window");
+    }
+
+    @Test
+    void aClaimThatDoesNotHoldIsPrintedAsFailedAndCounted() {
+        ByteArrayOutputStream text = new ByteArrayOutputStream();
+        Report report = new Report(new PrintStream(text, true, StandardCharsets.UTF_8), false);
+        report.section("s", "a section");
+        assertTrue(report.check("two and two", 4L, 4L));
+        assertFalse(report.check("bytes not copied", 0L, 60L));
+        assertEquals(1, report.failures());
+        assertEquals(2, report.checks());
+        assertTrue(text.toString(StandardCharsets.UTF_8).contains("  FAILED bytes not copied: expected 0, got 60\n"), text::toString);
+        JsonObject doc = JsonParser.parseString(report.json()).getAsJsonObject();
+        assertFalse(doc.get("ok").getAsBoolean());
+        assertEquals(60, doc.getAsJsonArray("sections").get(0).getAsJsonObject().getAsJsonArray("checks").get(1)
+                .getAsJsonObject().get("actual").getAsLong());
+    }
+
+    @Test
+    void aRacedStringIsOldNewAValidMixEilseqOrImpossible() {
+        byte[] old = "€€".getBytes(StandardCharsets.UTF_8);      // e2 82 ac e2 82 ac
+        byte[] young = "abcabc".getBytes(StandardCharsets.UTF_8);
+        assertEquals(Demo.RaceOutcome.OLD, Demo.classify(old, old, young));
+        assertEquals(Demo.RaceOutcome.NEW, Demo.classify(young, old, young));
+        assertEquals(Demo.RaceOutcome.VALID_MIX, Demo.classify("abc€".getBytes(StandardCharsets.UTF_8), old, young));
+        assertEquals(Demo.RaceOutcome.EILSEQ, Demo.classify(new byte[] {'a', (byte) 0x82, (byte) 0xac, (byte) 0xe2, (byte) 0x82, (byte) 0xac}, old, young));
+        assertEquals(Demo.RaceOutcome.IMPOSSIBLE, Demo.classify("abcabd".getBytes(StandardCharsets.UTF_8), old, young));
+        assertEquals(Demo.RaceOutcome.IMPOSSIBLE, Demo.classify("abc".getBytes(StandardCharsets.UTF_8), old, young));
+    }
+
+    @Test
+    void jsonWriterEscapesWhatJsonMust() {
+        String s = Json.write(java.util.Map.of("k", List.of("a\"b\\c\n\u0001", 1.5, true)));
+        JsonObject o = JsonParser.parseString(s).getAsJsonObject();
+        assertEquals("a\"b\\c\n\u0001", o.getAsJsonArray("k").get(0).getAsString());
+        assertEquals(1.5, o.getAsJsonArray("k").get(1).getAsDouble());
+    }
+}
