@@ -15,7 +15,10 @@ import dev.usercopy.mm.AddressSpace.PageState;
 import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.mm.MemoryManager.ForkMode;
+import dev.usercopy.mm.Profile;
 import dev.usercopy.mm.Prot;
+import dev.usercopy.uaccess.UserSlice;
+import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.FaultHandler;
 
@@ -52,6 +55,7 @@ final class Demo {
             stringIntoAnUnmappedPage(mm);
             racingWriter(mm);
         }
+        profiles();
         theJvmDidNotNotice(before);
         return r.failures();
     }
@@ -64,6 +68,9 @@ final class Demo {
 
     private void demandPaging(MemoryManager mm) {
         r.section("demand-paging", "A lazy mapping and its demand faults (fault-around: 16 pages)");
+        String profile = mm.config().profile().name().toLowerCase(java.util.Locale.ROOT);
+        r.value("profile", profile);
+        r.say("(safety profile of these sections: %s; --profile or -D%s chooses it)", profile, Profile.PROPERTY);
         try (AddressSpace as = mm.newAddressSpace()) {
             long a = as.mmap(BASE, 64 * PAGE, RW, MapFlags.PRIVATE);
             r.say("mmap(0x%x, 64 pages, rw-, private) = 0x%x: a grant, no frames yet", BASE, a);
@@ -240,6 +247,94 @@ final class Demo {
             left = as.copyFromUser(buf, 0, wild, 100);
             r.say("copy_from_user from 0x%x, far outside the %d MiB address space", wild, as.size() >> 20);
             r.check("bytes not copied", 100L, left);
+            mm.checkInvariants();
+        }
+    }
+
+    // ---------------------------------------------------------------- profiles
+
+    /** Pages of the file the profiles section pages in: 1 MiB. */
+    private static final int FILE_PAGES = 256;
+
+    /**
+     * The three safety profiles side by side on the same work: paging a file
+     * in, a syscall-sized copy, and a wild pointer. Times are a quick look
+     * after a warm-up, not a benchmark (bench/ProfileBench is).
+     */
+    private void profiles() {
+        r.section("profiles", "The three safety profiles: what each checks, and what it costs here");
+        r.say("fortress: file pages go through a kernel buffer into the frame (copy-semantic PageFrame)");
+        r.say("performance: file pages are read straight into the frame");
+        r.say("ludicrous: no access_ok; a copy reaches address & (size - 1), inside the reservation, or faults in its guard");
+        byte[] content = new byte[FILE_PAGES * (int) PAGE];
+        for (int i = 0; i < content.length; i++) {
+            content[i] = (byte) (i * 31 + 7 + (i >>> 12));
+        }
+        java.nio.file.Path file;
+        try {
+            file = java.nio.file.Files.createTempFile("usercopy-demo", ".bin");
+            java.nio.file.Files.write(file, content);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("cannot write the demo's file", e);
+        }
+        try {
+            for (Profile p : Profile.values()) {
+                profile(p, file, content);
+            }
+        } finally {
+            file.toFile().delete();
+        }
+    }
+
+    private void profile(Profile p, java.nio.file.Path file, byte[] content) {
+        String name = p.name().toLowerCase(java.util.Locale.ROOT);
+        try (MemoryManager mm = new MemoryManager(config(ForkMode.SHARED_TABLES).withProfile(p));
+                AddressSpace as = mm.newAddressSpace()) {
+            double usPerPage = 0;
+            boolean same = true;
+            for (int round = 0; round < 8; round++) { // the first rounds warm the path up; the last one counts
+                long a = as.mmapFile(0, FILE_PAGES * PAGE, Prot.READ, MapFlags.PRIVATE, file, 0);
+                long t0 = System.nanoTime();
+                for (int i = 0; i < FILE_PAGES; i++) {
+                    UserSlice.ro(as, a + i * PAGE, 1).readU8();
+                }
+                usPerPage = (System.nanoTime() - t0) / 1000.0 / FILE_PAGES;
+                same &= Arrays.equals(content, UserSlice.ro(as, a, content.length).toByteArray());
+                as.munmap(a, FILE_PAGES * PAGE);
+            }
+            long buf = as.mmap(BASE, PAGE, RW, MapFlags.PRIVATE | MapFlags.POPULATE);
+            as.copyToUser(buf, content, 0, (int) PAGE);
+            byte[] k = new byte[64];
+            long n = 200_000;
+            long t0 = 0;
+            for (int i = 0; i < 2 * n; i++) {
+                if (i == n) {
+                    t0 = System.nanoTime();
+                }
+                UserSlice.ro(as, buf + 8, 64).copyToSlice(k);
+            }
+            double nsPerCopy = (System.nanoTime() - t0) / (double) n;
+            long wild = as.size() * 3 + buf;
+            String outcome;
+            byte[] got = new byte[8];
+            try {
+                UserSlice.ro(as, wild, 8).copyToSlice(got);
+                outcome = "read the guest's own bytes at 0x" + Long.toHexString(wild & (as.size() - 1));
+            } catch (ErrnoException e) {
+                outcome = e.errno().name();
+            }
+            r.value(name + "FilePageMicros", usPerPage);
+            r.value(name + "SliceCopyNanos", nsPerCopy);
+            r.value(name + "WildPointer", outcome);
+            r.say("%-11s file paging %.2f us/page, 64-byte UserSlice copy %.1f ns, pointer 0x%x: %s",
+                    name, usPerPage, nsPerCopy, wild, outcome);
+            r.check(name + ": the guest reads the file's bytes", true, same);
+            if (p.checksAccess()) {
+                r.check(name + ": a pointer past the address space", "EFAULT", outcome);
+            } else {
+                r.check(name + ": a pointer past the address space reads the guest's own memory", true,
+                        Arrays.equals(Arrays.copyOf(content, 8), got));
+            }
             mm.checkInvariants();
         }
     }

@@ -45,6 +45,8 @@ final class GuestShell implements AutoCloseable {
     private String current;
     private Result last = Result.NONE;
     private Long lastMmap;
+    /** The lends made, in order (lend N is index N - 1); null once ended. */
+    private final List<dev.usercopy.mm.Lend> lends = new ArrayList<>();
 
     GuestShell(MemoryManager.Config config) {
         this.mm = new MemoryManager(config);
@@ -183,6 +185,31 @@ final class GuestShell implements AutoCloseable {
                 out.add("closed " + c.name());
                 yield ok("close");
             }
+            case Op.Lend l -> {
+                AddressSpace borrower = named(l.borrower());
+                if (borrower == as) {
+                    throw new ScriptException("lend to '" + l.borrower() + "': that is the current space; lend to another one");
+                }
+                dev.usercopy.mm.Lend lend = as.lend(at(l.addr()), l.length(), borrower, l.writable());
+                lends.add(lend);
+                lastMmap = lend.address();
+                out.add(String.format("lend %d: [0x%x, +%d) of %s -> 0x%x in %s, %s; whole pages shared, partial ones copied",
+                        lends.size(), at(l.addr()), l.length(), current, lend.address(), l.borrower(), l.writable() ? "rw" : "ro"));
+                yield new Result("lend", null, null, lend.address(), -1, null);
+            }
+            case Op.Unlend u -> {
+                int id = u.id() != null ? u.id() : lends.size();
+                while (u.id() == null && id > 0 && lends.get(id - 1) == null) {
+                    id--;
+                }
+                if (id < 1 || id > lends.size() || lends.get(id - 1) == null) {
+                    throw new ScriptException(u.id() == null ? "no lend to end" : "no open lend " + id);
+                }
+                dev.usercopy.mm.Lend lend = lends.set(id - 1, null);
+                lend.close();
+                out.add("lend " + id + " ended" + (lend.writable() ? ": head and tail bytes copied back" : ""));
+                yield ok("unlend");
+            }
             case Op.Spaces s -> {
                 for (Map.Entry<String, AddressSpace> e : spaces.entrySet()) {
                     out.add(String.format("%s %-8s %d grants", e.getKey().equals(current) ? "*" : " ", e.getKey(), e.getValue().grants().size()));
@@ -309,7 +336,8 @@ final class GuestShell implements AutoCloseable {
                     : "expected " + Bytes.quote(b.data()) + ", got " + Bytes.quote(last.data());
             case Op.ExpectLength l -> !last.verb().equals("readstr") || last.errno() != null ? "expected a string length from readstr, got " + describeLast()
                     : last.value() == l.length() ? null : "expected length " + l.length() + ", got " + last.value();
-            case Op.ExpectAddress a -> !last.verb().equals("mmap") || last.errno() != null ? "expected an address from mmap, got " + describeLast()
+            case Op.ExpectAddress a -> !(last.verb().equals("mmap") || last.verb().equals("lend")) || last.errno() != null
+                    ? "expected an address from mmap or lend, got " + describeLast()
                     : last.value() == at(a.addr()) ? null : String.format("expected address 0x%x, got 0x%x", at(a.addr()), last.value());
             case Op.ExpectState s -> {
                 AddressSpace.PageState got = as.pageState(at(s.addr()));

@@ -5,6 +5,7 @@ import java.util.Arrays;
 import java.util.concurrent.Callable;
 
 import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.Profile;
 import dev.usercopy.platform.NativeCallException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -33,6 +34,13 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--verbose", scope = ScopeType.INHERIT, description = "On an error, print the stack trace too.")
     boolean verbose;
 
+    /** Sets the profile every machine of this run starts with, through the same system property a plain JVM flag would. */
+    @Option(names = "--profile", scope = ScopeType.INHERIT, paramLabel = "PROFILE",
+            description = "Safety profile: fortress, performance or ludicrous (default: -D" + Profile.PROPERTY + ", else performance).")
+    void profile(Profile profile) {
+        System.setProperty(Profile.PROPERTY, profile.name().toLowerCase(java.util.Locale.ROOT));
+    }
+
     Main(Io io) {
         this.io = io;
     }
@@ -45,6 +53,7 @@ public final class Main implements Callable<Integer> {
     static int run(String[] args, Io io) {
         boolean verbose = Arrays.asList(args).contains("--verbose");
         CommandLine cl = new CommandLine(new Main(io), new Factory(io));
+        cl.setCaseInsensitiveEnumValuesAllowed(true);
         cl.setOut(new PrintWriter(io.out(), true));
         cl.setErr(new PrintWriter(io.err(), true));
         cl.setColorScheme(CommandLine.Help.defaultColorScheme(io.terminal() ? CommandLine.Help.Ansi.ON : CommandLine.Help.Ansi.OFF));
@@ -62,7 +71,17 @@ public final class Main implements Callable<Integer> {
             }
             return code;
         });
-        return cl.execute(args);
+        // --profile sets the system property machines read; a run in a test JVM must not leave it behind.
+        String profile = System.getProperty(Profile.PROPERTY);
+        try {
+            return cl.execute(args);
+        } finally {
+            if (profile == null) {
+                System.clearProperty(Profile.PROPERTY);
+            } else {
+                System.setProperty(Profile.PROPERTY, profile);
+            }
+        }
     }
 
     /** An exception as one line: the errno and message for ours, the type and message for anything else. */

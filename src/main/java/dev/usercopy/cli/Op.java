@@ -36,6 +36,12 @@ sealed interface Op {
 
     record Close(String name) implements Op {}
 
+    /** Lends [addr, addr + length) of the current space to {@code borrower}; {@code $} becomes the buffer's address there. */
+    record Lend(Addr addr, long length, String borrower, boolean writable) implements Op {}
+
+    /** Ends lend {@code id} (1, 2, ... in the order made), or the latest one still open when null. */
+    record Unlend(Integer id) implements Op {}
+
     record Spaces() implements Op {}
 
     record Maps() implements Op {}

@@ -18,7 +18,7 @@ final class Parser {
 
     /** The statements, in the order the help lists them; a test holds the docs to this list. */
     static final List<String> VERBS = List.of("mmap", "munmap", "mprotect", "madvise", "write", "read", "readstr", "clear",
-            "fork", "switch", "close", "spaces", "maps", "pages", "frame", "stats", "echo", "expect", "help", "quit");
+            "fork", "switch", "close", "lend", "unlend", "spaces", "maps", "pages", "frame", "stats", "echo", "expect", "help", "quit");
 
     /** The largest read the language allows, so a typo cannot ask for gigabytes of heap. */
     static final int MAX_READ = 1 << 20;
@@ -99,6 +99,24 @@ final class Parser {
             case "close" -> {
                 exactly(verb, a, 1, "close NAME");
                 yield new Op.Close(name(a.getFirst()));
+            }
+            case "lend" -> {
+                if (a.size() < 3 || a.size() > 4) {
+                    throw new ScriptException("usage: lend ADDR LENGTH NAME [ro|rw]");
+                }
+                boolean rw = false;
+                if (a.size() == 4) {
+                    rw = switch (word(a.get(3)).toLowerCase(Locale.ROOT)) {
+                        case "rw" -> true;
+                        case "ro" -> false;
+                        default -> throw new ScriptException("lend: '" + a.get(3).text() + "' is not ro or rw");
+                    };
+                }
+                yield new Op.Lend(addr(a.get(0)), size(a.get(1)), name(a.get(2)), rw);
+            }
+            case "unlend" -> {
+                atMost(verb, a, 1, "unlend [N]");
+                yield new Op.Unlend(a.isEmpty() ? null : (int) size(a.getFirst()));
             }
             case "spaces" -> none(verb, a, new Op.Spaces());
             case "maps" -> none(verb, a, new Op.Maps());

@@ -40,7 +40,7 @@ class CommandLineTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo --bogus", "frobnicate", "run", "run a b", "maps --fault-around x", "demo --color=sometimes", "bench"})
+    @ValueSource(strings = {"demo --bogus", "frobnicate", "run", "run a b", "maps --fault-around x", "demo --color=sometimes", "bench", "demo --profile=paranoid"})
     void badUsageIsOneLineOnStderrAndExitTwo(String args) {
         Cli r = Cli.run(args.split(" "));
         assertEquals(2, r.exit(), r::toString);
@@ -48,6 +48,16 @@ class CommandLineTest {
         assertTrue(r.err().startsWith("usercopy"), r::toString);
         assertFalse(r.err().contains("\tat "), "no stack trace\n" + r);
         assertEquals("", r.out(), r::toString);
+    }
+
+    @Test
+    void theProfileOptionChoosesTheMachinesProfileForThisRunOnly() {
+        Cli r = Cli.run("demo", "--json", "--profile", "Ludicrous");
+        assertEquals(0, r.exit(), r::toString);
+        assertTrue(r.out().contains("\"profile\": \"ludicrous\"") || r.out().contains("\"profile\":\"ludicrous\""), r::toString);
+        assertEquals(null, System.getProperty(dev.usercopy.mm.Profile.PROPERTY), "the run leaves no profile behind");
+        r = Cli.run("--profile=fortress", "run", "--help");
+        assertEquals(0, r.exit(), r::toString);
     }
 
     @Test

@@ -17,7 +17,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The demo's output, plain, coloured and as JSON, and how it counts a claim that does not hold. */
 class DemoTest {
-    static final List<String> SECTIONS = List.of("demand-paging", "fork-cow", "efault", "strncpy", "race", "jvm");
+    static final List<String> SECTIONS = List.of("demand-paging", "fork-cow", "efault", "strncpy", "race", "profiles", "jvm");
 
     @Test
     void plainDemoTellsEverySectionHoldsEveryClaimAndHasNoEscapes() {
@@ -72,6 +72,11 @@ class DemoTest {
         }
         assertEquals(Demo.RACE_COPIES, copies, "every copy was counted once: " + race);
         assertEquals(0, race.get("impossible").getAsLong());
+        JsonObject profiles = sections.get(SECTIONS.indexOf("profiles")).getAsJsonObject().getAsJsonObject("values");
+        assertEquals("EFAULT", profiles.get("fortressWildPointer").getAsString());
+        assertEquals("EFAULT", profiles.get("performanceWildPointer").getAsString());
+        assertTrue(profiles.get("ludicrousWildPointer").getAsString().startsWith("read the guest's own bytes"), profiles.toString());
+        assertTrue(profiles.get("fortressFilePageMicros").getAsDouble() > 0, profiles.toString());
         JsonObject demand = sections.get(0).getAsJsonObject().getAsJsonObject("values");
         assertEquals(64, demand.get("firstTouchFaults").getAsLong(), "1024 pages, a fault a 16-page window");
     }
