@@ -39,16 +39,29 @@ final class CopyPaths {
     /**
      * A kernel buffer in native memory rather than the heap: {@code UserCopy}
      * takes another route for those past {@link UserCopy#CRITICAL_CHUNK}
-     * (plain downcalls, not critical chunks).
+     * (plain downcalls, not critical chunks). It starts {@code off} bytes
+     * into a 16-aligned block, so the kernel offset sets its alignment.
      */
     private static long viaNative(byte[] kernel, int off, int length, java.util.function.ToLongFunction<MemorySegment> copy) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment seg = arena.allocate(Math.max(1, length), 16).asSlice(0, length);
+            MemorySegment seg = arena.allocate(Math.max(1, off + length), 16).asSlice(off, length);
             MemorySegment.copy(kernel, off, seg, ValueLayout.JAVA_BYTE, 0, length);
             long r = copy.applyAsLong(seg);
             MemorySegment.copy(seg, ValueLayout.JAVA_BYTE, 0, kernel, off, length);
             return r;
         }
+    }
+
+    /** The host path called {@code name}. */
+    static CopyPath<HostLayout> host(String name) {
+        return host().stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no host path " + name));
+    }
+
+    /** The guest path called {@code name}. */
+    static CopyPath<GuestLayout> guest(String name) {
+        return guest().stream().filter(p -> p.name().equals(name)).findFirst()
+                .orElseThrow(() -> new IllegalArgumentException("no guest path " + name));
     }
 
     /** UserCopy on host memory: both forms, heap and native kernel buffers, both directions; clear; strncpy. */
