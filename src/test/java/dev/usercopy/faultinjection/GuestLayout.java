@@ -5,7 +5,6 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.concurrent.atomic.AtomicLong;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.MapFlags;
@@ -25,7 +24,6 @@ final class GuestLayout implements UserMemory {
     private static final int PAGE = Layout.PAGE;
     /** Bytes of the tail file: its one page is partial, and every page past it is past EOF. */
     static final int TAIL_BYTES = 1000;
-    private static final AtomicLong FILES = new AtomicLong();
 
     private final AddressSpace space;
     private final AddressSpace fork;
@@ -58,9 +56,11 @@ final class GuestLayout implements UserMemory {
             }
         }
         pristine = c.clone();
-        long id = FILES.incrementAndGet();
-        file = dir.resolve("layout-" + id + ".bin");
-        tail = dir.resolve("tail-" + id + ".bin");
+        // The same two names for every layout in a directory: the manager keeps a file's channel open
+        // until it closes, one per distinct file ever mapped, so fresh names would run it out of fds.
+        // A layout's address spaces are closed before the next is built, so its page cache is empty.
+        file = dir.resolve("layout.bin");
+        tail = dir.resolve("tail.bin");
         try {
             Files.write(file, c); // page i of the layout is page i of the file
             Files.write(tail, tailBytes);
@@ -197,16 +197,7 @@ final class GuestLayout implements UserMemory {
 
     @Override
     public void close() {
-        try {
-            fork.close();
-            space.close();
-        } finally {
-            try {
-                Files.deleteIfExists(file);
-                Files.deleteIfExists(tail);
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
+        fork.close();
+        space.close();
     }
 }

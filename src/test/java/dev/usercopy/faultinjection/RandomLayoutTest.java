@@ -103,6 +103,9 @@ class RandomLayoutTest {
         final BiFunction<Layout, Long, M> build;
         final int casesPerLayout;
         final String testFilter;
+        private CopyPath<M> failingPath;
+        private Checker.Case failingCase;
+        private int failingIndex;
         /** A check at the end of each layout, before it is closed: a description of what is wrong, or null. */
         BiFunction<M, Layout, String> afterLayout = (m, l) -> null;
 
@@ -127,25 +130,33 @@ class RandomLayoutTest {
                 SplittableRandom rnd = new SplittableRandom(seed);
                 Layout model = Layout.random(rnd, host, pages(rnd));
                 Layout original;
-                List<String> trail = new ArrayList<>();
+                String failed = null;
                 try (M memory = build.apply(model, seed)) {
                     original = model.copy(); // as built (the guest settles lazy and tail pages)
-                    for (int k = 0; k < casesPerLayout && done < cases; k++, done++) {
+                    for (int k = 0; k < casesPerLayout && done < cases && failed == null; k++, done++) {
                         CopyPath<M> path = paths.get(rnd.nextInt(paths.size()));
                         Checker.Case c = Checker.Case.random(rnd, model);
                         Checker.Verdict v = Checker.check(path, memory, model, c);
                         if (v.failure() != null) {
-                            fail(report(seed, layouts, k, path, original, c, v.failure()));
+                            failingPath = path;
+                            failingCase = c;
+                            failingIndex = k;
+                            failed = v.failure();
+                            break;
                         }
                         Summary.count(table, v.expected().faultKind(model), v.expected().outcome());
                         countCrossed(model, path.op(), c, v.expected());
                         Summary.count("Random layouts: cases by path", path.name(), "cases");
-                        trail.add(path.name());
                     }
-                    String end = afterLayout.apply(memory, model);
-                    if (end != null) {
-                        fail("layout seed " + seed + " " + model.describe() + ": " + end + "\n  replay: " + replay(seed));
+                    if (failed == null) {
+                        String end = afterLayout.apply(memory, model);
+                        if (end != null) {
+                            fail("layout seed " + seed + " " + model.describe() + ": " + end + "\n  replay: " + replay(seed));
+                        }
                     }
+                }
+                if (failed != null) { // shrunk once the layout is closed: the attempts build their own
+                    fail(report(seed, layouts, failingIndex, failingPath, original, failingCase, failed));
                 }
                 layouts++;
                 seed = nextSeed(seed);
