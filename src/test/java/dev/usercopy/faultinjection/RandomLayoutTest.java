@@ -60,7 +60,7 @@ class RandomLayoutTest {
         for (ExtableEntry e : ExtableEntry.values()) {
             long n = after.get(e) - before.get(e);
             Summary.count("Fixup labels taken by the random host layouts", e.label() + " (" + e.what() + ")", "hits", n);
-            if (MAX_LAYOUTS == Long.MAX_VALUE) {
+            if (MAX_LAYOUTS == Long.MAX_VALUE && CASES >= 100_000) { // a full run; a replay or a tiny one may miss some
                 assertTrue(n > 0, "the run never took fixup " + e.label() + " (" + e.what() + "); seed " + SEED);
             }
         }
