@@ -255,6 +255,9 @@ class RacesTest {
                 if (rnd.nextInt(64) == 0) { // a fork: the next writes break copy-on-write under the readers
                     synchronized (forks) {
                         forks.add(as.fork());
+                        if (forks.size() > 4) { // each holds a generation's frames: keep a few, not all
+                            forks.remove(0).close();
+                        }
                     }
                 }
                 assertEquals(0, as.copyToUser(BASE, b, 0, len), "the writer's copy");
