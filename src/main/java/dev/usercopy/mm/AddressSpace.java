@@ -1256,6 +1256,28 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
+    /**
+     * Reads the present page that holds {@code address} through the kernel's
+     * view of its frame, not through the guest mapping, into {@code dst}
+     * (one page): a check of guest memory that shares nothing with the copy
+     * path it checks. Returns false, {@code dst} untouched, when the page is
+     * not present (a lazy page reads as zeros; others fault).
+     */
+    public boolean peekPage(long address, byte[] dst) {
+        java.util.Objects.checkFromIndexSize(0, (int) PAGE, dst.length);
+        mm.lock.lock();
+        try {
+            long pte = address < 0 || address >= size() ? 0 : table.get(address / PAGE);
+            if (!PageTable.present(pte)) {
+                return false;
+            }
+            mm.memory.read(PageTable.frame(pte), 0, dst, 0, (int) PAGE);
+            return true;
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
     /** The frame mapped at a guest page and its refcount, or null when not present; for tests and the demo. */
     public long[] frameOf(long address) {
         mm.lock.lock();

@@ -13,7 +13,8 @@ import java.lang.invoke.VarHandle;
 /**
  * The libc functions and constants the project uses, hand-written in the shape
  * jextract generates for {@code <sys/mman.h>}, {@code <signal.h>},
- * {@code <unistd.h>} and {@code <string.h>} (jextract cannot be installed
+ * {@code <unistd.h>}, {@code <fcntl.h>}, {@code <sys/uio.h>} and
+ * {@code <string.h>} (jextract cannot be installed
  * here): one holder class a function with {@code DESC}, {@code ADDR},
  * {@code HANDLE}.
  *
@@ -67,6 +68,9 @@ public final class libc_h {
     public static final int SA_RESTART = 0x10000000;
     // <unistd.h>
     public static final int _SC_PAGESIZE = 30;
+    // <fcntl.h>
+    public static final int O_NONBLOCK = 0x800;
+    public static final int O_CLOEXEC = 0x80000;
 
     static MemorySegment findOrThrow(String symbol) {
         return SYMBOL_LOOKUP.find(symbol)
@@ -251,6 +255,121 @@ public final class libc_h {
     public static MemorySegment memcpy$critical(MemorySegment dest, MemorySegment src, long n) {
         try {
             return (MemorySegment) memcpy.CRITICAL.invokeExact(dest, src, n);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    // ---------------------------------------------------------------- I/O: the kernel's own user copies
+
+    private static final class pipe2 {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_INT, C_POINTER, C_INT);
+        static final MemorySegment ADDR = findOrThrow("pipe2");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /** {@code int pipe2(int pipefd[2], int flags)} */
+    public static int pipe2(MemorySegment callState, MemorySegment pipefd, int flags) {
+        try {
+            return (int) pipe2.HANDLE.invokeExact(callState, pipefd, flags);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class read {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG);
+        static final MemorySegment ADDR = findOrThrow("read");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /** {@code ssize_t read(int fd, void *buf, size_t count)} */
+    public static long read(MemorySegment callState, int fd, MemorySegment buf, long count) {
+        try {
+            return (long) read.HANDLE.invokeExact(callState, fd, buf, count);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class write {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG);
+        static final MemorySegment ADDR = findOrThrow("write");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /** {@code ssize_t write(int fd, const void *buf, size_t count)} */
+    public static long write(MemorySegment callState, int fd, MemorySegment buf, long count) {
+        try {
+            return (long) write.HANDLE.invokeExact(callState, fd, buf, count);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class pread {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_LONG);
+        static final MemorySegment ADDR = findOrThrow("pread");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /** {@code ssize_t pread(int fd, void *buf, size_t count, off_t offset)} */
+    public static long pread(MemorySegment callState, int fd, MemorySegment buf, long count, long offset) {
+        try {
+            return (long) pread.HANDLE.invokeExact(callState, fd, buf, count, offset);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class pwrite {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_LONG);
+        static final MemorySegment ADDR = findOrThrow("pwrite");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /** {@code ssize_t pwrite(int fd, const void *buf, size_t count, off_t offset)} */
+    public static long pwrite(MemorySegment callState, int fd, MemorySegment buf, long count, long offset) {
+        try {
+            return (long) pwrite.HANDLE.invokeExact(callState, fd, buf, count, offset);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class process_vm_readv {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_POINTER, C_LONG, C_LONG);
+        static final MemorySegment ADDR = findOrThrow("process_vm_readv");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /**
+     * {@code ssize_t process_vm_readv(pid_t pid, const struct iovec *local_iov, unsigned long liovcnt,
+     * const struct iovec *remote_iov, unsigned long riovcnt, unsigned long flags)}
+     */
+    public static long process_vm_readv(MemorySegment callState, int pid, MemorySegment localIov, long liovcnt,
+                                        MemorySegment remoteIov, long riovcnt, long flags) {
+        try {
+            return (long) process_vm_readv.HANDLE.invokeExact(callState, pid, localIov, liovcnt, remoteIov, riovcnt, flags);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class process_vm_writev {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_INT, C_POINTER, C_LONG, C_POINTER, C_LONG, C_LONG);
+        static final MemorySegment ADDR = findOrThrow("process_vm_writev");
+        static final MethodHandle HANDLE = capturing(ADDR, DESC);
+    }
+
+    /**
+     * {@code ssize_t process_vm_writev(pid_t pid, const struct iovec *local_iov, unsigned long liovcnt,
+     * const struct iovec *remote_iov, unsigned long riovcnt, unsigned long flags)}
+     */
+    public static long process_vm_writev(MemorySegment callState, int pid, MemorySegment localIov, long liovcnt,
+                                         MemorySegment remoteIov, long riovcnt, long flags) {
+        try {
+            return (long) process_vm_writev.HANDLE.invokeExact(callState, pid, localIov, liovcnt, remoteIov, riovcnt, flags);
         } catch (Throwable t) {
             throw unreachable(t);
         }

@@ -84,7 +84,7 @@ class AbiTest {
     // ---------------------------------------------------------------------
     // The checks
 
-    /** The struct layouts and offsets of sigaction, siginfo_t, ucontext_t. */
+    /** The struct layouts and offsets of sigaction, siginfo_t, ucontext_t, iovec. */
     private static List<Check> structChecks() {
         List<Check> checks = new ArrayList<>();
         String sa = "struct sigaction";
@@ -116,6 +116,18 @@ class AbiTest {
                 ucontext_t.uc_mcontext$gregs$OFFSET));
         checks.add(Check.ofInt("ucontext_t.REG_RIP", "REG_RIP", ucontext_t.REG_RIP));
         checks.add(Check.of("ucontext_t.rip$OFFSET", RIP_OFFSET, ucontext_t.rip$OFFSET));
+
+        checks.add(Check.of("iovec.$LAYOUT.byteSize()", "sizeof(struct iovec)", iovec.$LAYOUT.byteSize()));
+        checks.add(Check.of("iovec.$LAYOUT.byteAlignment()", "__alignof__(struct iovec)", iovec.$LAYOUT.byteAlignment()));
+        for (String member : List.of("iov_base", "iov_len")) {
+            PathElement element = PathElement.groupElement(member);
+            checks.add(Check.of("iovec.$LAYOUT.byteOffset(" + member + ")", "offsetof(struct iovec, " + member + ")",
+                    iovec.$LAYOUT.byteOffset(element)));
+            checks.add(Check.of("iovec.$LAYOUT." + member + ".byteSize()", "sizeof(((struct iovec *)0)->" + member + ")",
+                    iovec.$LAYOUT.select(element).byteSize()));
+        }
+        checks.add(Check.of("iovec.iov_base$OFFSET", "offsetof(struct iovec, iov_base)", iovec.iov_base$OFFSET));
+        checks.add(Check.of("iovec.iov_len$OFFSET", "offsetof(struct iovec, iov_len)", iovec.iov_len$OFFSET));
         return checks;
     }
 
@@ -308,6 +320,8 @@ class AbiTest {
                 #include <sys/mman.h>
                 #include <sys/ucontext.h>
                 #include <unistd.h>
+                #include <fcntl.h>
+                #include <sys/uio.h>
                 #include <errno.h>
                 #include <sys/syscall.h>
                 #include <stddef.h>
