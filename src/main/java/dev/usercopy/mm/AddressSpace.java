@@ -1271,7 +1271,7 @@ public final class AddressSpace implements AutoCloseable {
             if (!PageTable.present(pte)) {
                 return false;
             }
-            mm.memory.read(PageTable.frame(pte), 0, dst, 0, (int) PAGE);
+            mm.memory.frame(PageTable.frame(pte)).read(0, dst, 0, (int) PAGE);
             return true;
         } finally {
             mm.lock.unlock();
