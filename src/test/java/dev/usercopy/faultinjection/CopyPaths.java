@@ -5,7 +5,10 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.util.List;
 
+import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.UserCopy;
+import dev.usercopy.uaccess.UserSlice;
 import dev.usercopy.platform.UserCopy.Form;
 
 /**
@@ -89,7 +92,32 @@ final class CopyPaths {
                         (m, a, k, o, n) -> UserCopy.strncpyFromUser(k, o, a, n)));
     }
 
-    /** AddressSpace's copies on guest memory (demand paging, copy-on-write, files). */
+    /**
+     * A {@code UserSlice} call on {@code kernel[off, off + n)}: the slice copies
+     * from index 0 of its own array, so the call gets a copy of that range and
+     * every byte of it comes back, whatever the call did to it. EFAULT with
+     * {@code done()} becomes bytes not copied, as Linux counts them.
+     */
+    private static long viaSlice(byte[] kernel, int off, int n, java.util.function.ToLongFunction<byte[]> call) {
+        byte[] k = java.util.Arrays.copyOfRange(kernel, off, off + n);
+        try {
+            long done = call.applyAsLong(k);
+            return n - done;
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EFAULT) {
+                throw e;
+            }
+            return n - e.done();
+        } finally {
+            System.arraycopy(k, 0, kernel, off, n);
+        }
+    }
+
+    /**
+     * AddressSpace's copies on guest memory (demand paging, copy-on-write,
+     * files), and UserSlice's over them. UserPtr is not here: it checks the
+     * grants before it copies, so its copies are all or nothing (UserPtrTest).
+     */
     static List<CopyPath<GuestLayout>> guest() {
         return List.of(
                 new Guest("AddressSpace.copyFromUser", Op.FROM_USER,
@@ -99,6 +127,18 @@ final class CopyPaths {
                 new Guest("AddressSpace.clearUser", Op.CLEAR_USER,
                         (m, a, k, o, n) -> m.space().clearUser(a, n)),
                 new Guest("AddressSpace.strncpyFromUser", Op.STRNCPY_FROM_USER,
-                        (m, a, k, o, n) -> m.space().strncpyFromUser(k, o, a, n)));
+                        (m, a, k, o, n) -> m.space().strncpyFromUser(k, o, a, n)),
+                new Guest("UserSlice.copyCommonBytesToSlice", Op.FROM_USER,
+                        (m, a, k, o, n) -> viaSlice(k, o, n, b -> UserSlice.ro(m.space(), a, n).copyCommonBytesToSlice(b))),
+                new Guest("UserSlice.copyFromSlice", Op.TO_USER,
+                        (m, a, k, o, n) -> viaSlice(k, o, n, b -> {
+                            UserSlice.wo(m.space(), a, n).copyFromSlice(b);
+                            return n;
+                        })),
+                new Guest("UserSlice.zero", Op.CLEAR_USER,
+                        (m, a, k, o, n) -> viaSlice(k, o, n, b -> {
+                            UserSlice.rw(m.space(), a, n).zero();
+                            return n;
+                        })));
     }
 }
