@@ -123,7 +123,10 @@ public final class AddressSpace implements AutoCloseable {
             try {
                 ref = new FileRef(mm.cache(file), offset);
             } catch (IOException e) {
-                throw new ErrnoException(Errno.EACCES, addr, length, "cannot open " + file + ": " + e.getMessage());
+                // The JDK reports the open's errno only in its message.
+                Errno errno = String.valueOf(e.getMessage()).contains("Too many open files") ? Errno.EMFILE
+                        : e instanceof java.nio.file.NoSuchFileException ? Errno.ENOENT : Errno.EACCES;
+                throw new ErrnoException(errno, addr, length, "cannot open " + file + ": " + e.getMessage());
             }
             if (shared && (prot & Prot.WRITE) != 0 && !java.nio.file.Files.isWritable(file)) {
                 throw new ErrnoException(Errno.EACCES, addr, length, file + " is not writable for a shared writable mapping");
@@ -976,6 +979,17 @@ public final class AddressSpace implements AutoCloseable {
     /** The host mappings the kernel has over this address space's guest range (reads /proc/self/maps). */
     public long hostVmasMeasured() {
         return reservation.hostMappings();
+    }
+
+    /** Adds the page caches this space's file grants use. */
+    void pageCachesInUse(java.util.Set<PageCache> used) {
+        for (Grant g : grants.values()) {
+            switch (g.provider()) {
+                case Allocated a when a.cowFile() != null -> used.add(a.cowFile().cache());
+                case FmapBorrowed f -> used.add(f.file().cache());
+                default -> { }
+            }
+        }
     }
 
     void countReferences(Map<Object, Boolean> leaves, Map<Long, Long> refs) {

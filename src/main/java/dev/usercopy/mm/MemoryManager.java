@@ -263,11 +263,17 @@ public final class MemoryManager implements AutoCloseable {
         PROCESS_VMAS.addAndGet(delta);
     }
 
-    /** The page cache of a host file, opened once per manager. */
+    /** Open page caches above which opening another first closes those nothing uses. */
+    private static final int OPEN_CACHES = 64;
+
+    /** The page cache of a host file, opened once per manager while something uses it. */
     PageCache cache(Path file) throws IOException {
         Path key = file.toAbsolutePath().normalize();
         PageCache cache = caches.get(key);
         if (cache == null) {
+            if (caches.size() >= OPEN_CACHES) {
+                closeUnusedCaches();
+            }
             FileChannel ch = java.nio.file.Files.isWritable(key)
                     ? FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE)
                     : FileChannel.open(key, StandardOpenOption.READ);
@@ -275,6 +281,29 @@ public final class MemoryManager implements AutoCloseable {
             caches.put(key, cache);
         }
         return cache;
+    }
+
+    /**
+     * Closes the page caches no grant of any address space refers to and
+     * that hold no frame, so a long-lived machine mapping many files keeps a
+     * file descriptor only for the files still mapped.
+     */
+    private void closeUnusedCaches() {
+        Set<PageCache> used = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        for (AddressSpace s : List.copyOf(spaces)) {
+            s.pageCachesInUse(used);
+        }
+        for (var it = caches.values().iterator(); it.hasNext(); ) {
+            PageCache c = it.next();
+            if (!used.contains(c) && c.isEmpty()) {
+                it.remove();
+                try {
+                    c.channel().close();
+                } catch (IOException ignored) {
+                    // nothing was written through it that a frame still holds
+                }
+            }
+        }
     }
 
     /** Records that {@code frame} caches {@code filePage} of {@code cache}. */

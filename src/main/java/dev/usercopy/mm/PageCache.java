@@ -40,6 +40,11 @@ public final class PageCache {
         frames.put(filePage, frame);
     }
 
+    /** Whether no frame caches a page of this file. */
+    boolean isEmpty() {
+        return frames.isEmpty();
+    }
+
     void remove(long filePage) {
         frames.remove(filePage);
     }
