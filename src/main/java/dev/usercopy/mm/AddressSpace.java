@@ -104,10 +104,20 @@ public final class AddressSpace implements AutoCloseable {
 
     /** Maps {@code length} bytes of {@code lender}'s pages at {@code lenderAddr} here (External): shared both ways. */
     public long mmapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr) {
+        return mapExternal(addr, length, prot, flags, lender, lenderAddr, true, false);
+    }
+
+    /** The whole pages of a {@link Lend}: writable only if the lend is, and not inherited by fork. */
+    long mapLent(long addr, long length, AddressSpace lender, long lenderAddr, boolean writable) {
+        int prot = Prot.READ | (writable ? Prot.WRITE : 0);
+        return mapExternal(addr, length, prot, MapFlags.SHARED | MapFlags.FIXED, lender, lenderAddr, writable, true);
+    }
+
+    private long mapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr, boolean mayWrite, boolean lent) {
         if (lenderAddr % PAGE != 0 || lender.mm != mm) {
             throw new ErrnoException(Errno.EINVAL, lenderAddr, length, "lender address not page-aligned or on another machine");
         }
-        return mapGrant(addr, length, prot, (flags | MapFlags.SHARED) & ~MapFlags.PRIVATE, new External(lender, lenderAddr / PAGE));
+        return mapGrant(addr, length, prot, (flags | MapFlags.SHARED) & ~MapFlags.PRIVATE, new External(lender, lenderAddr / PAGE, mayWrite, lent));
     }
 
     private long map(long addr, long length, int prot, int flags, Path file, long offset) {
@@ -115,25 +125,32 @@ public final class AddressSpace implements AutoCloseable {
         if (shared == ((flags & MapFlags.PRIVATE) != 0)) {
             throw new ErrnoException(Errno.EINVAL, addr, length, "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
         }
-        Provider provider;
-        if (file == null) {
-            provider = shared ? new AllocatedShared() : Allocated.ANONYMOUS;
-        } else {
-            FileRef ref;
-            try {
-                ref = new FileRef(mm.cache(file), offset);
-            } catch (IOException e) {
-                // The JDK reports the open's errno only in its message.
-                Errno errno = String.valueOf(e.getMessage()).contains("Too many open files") ? Errno.EMFILE
-                        : e instanceof java.nio.file.NoSuchFileException ? Errno.ENOENT : Errno.EACCES;
-                throw new ErrnoException(errno, addr, length, "cannot open " + file + ": " + e.getMessage());
+        // Under the lock from opening the file's cache to installing the grant: unused caches
+        // are closed under it, and this one is unused until its grant exists.
+        mm.lock.lock();
+        try {
+            Provider provider;
+            if (file == null) {
+                provider = shared ? new AllocatedShared() : Allocated.ANONYMOUS;
+            } else {
+                FileRef ref;
+                try {
+                    ref = new FileRef(mm.cache(file), offset);
+                } catch (IOException e) {
+                    // The JDK reports the open's errno only in its message.
+                    Errno errno = String.valueOf(e.getMessage()).contains("Too many open files") ? Errno.EMFILE
+                            : e instanceof java.nio.file.NoSuchFileException ? Errno.ENOENT : Errno.EACCES;
+                    throw new ErrnoException(errno, addr, length, "cannot open " + file + ": " + e.getMessage());
+                }
+                if (shared && (prot & Prot.WRITE) != 0 && !java.nio.file.Files.isWritable(file)) {
+                    throw new ErrnoException(Errno.EACCES, addr, length, file + " is not writable for a shared writable mapping");
+                }
+                provider = shared ? new FmapBorrowed(ref) : new Allocated(ref);
             }
-            if (shared && (prot & Prot.WRITE) != 0 && !java.nio.file.Files.isWritable(file)) {
-                throw new ErrnoException(Errno.EACCES, addr, length, file + " is not writable for a shared writable mapping");
-            }
-            provider = shared ? new FmapBorrowed(ref) : new Allocated(ref);
+            return mapGrant(addr, length, prot, flags, provider);
+        } finally {
+            mm.lock.unlock();
         }
-        return mapGrant(addr, length, prot, flags, provider);
     }
 
     private long pagesOf(long addr, long length) {
@@ -324,7 +341,8 @@ public final class AddressSpace implements AutoCloseable {
             for (Grant g : cover) {
                 if ((g.provider() instanceof FmapBorrowed || g.provider() instanceof External) && (prot & Prot.WRITE) != 0
                         && (g.prot() & Prot.WRITE) == 0 && !writableBacking(g)) {
-                    throw new ErrnoException(Errno.EACCES, addr, length, "the file behind the mapping is not writable");
+                    throw new ErrnoException(Errno.EACCES, addr, length, g.provider() instanceof External
+                            ? "the pages are lent read-only" : "the file behind the mapping is not writable");
                 }
             }
             splitAt(r[0]);
@@ -365,7 +383,11 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     private static boolean writableBacking(Grant g) {
-        return !(g.provider() instanceof FmapBorrowed f) || java.nio.file.Files.isWritable(f.file().path());
+        return switch (g.provider()) {
+            case FmapBorrowed f -> java.nio.file.Files.isWritable(f.file().path());
+            case External x -> x.mayWrite();
+            default -> true;
+        };
     }
 
     /** MADV_DONTNEED: private pages are dropped (their frames freed); the next read sees zeros, or the file. */
@@ -483,6 +505,18 @@ public final class AddressSpace implements AutoCloseable {
             child.grants.putAll(grants);
             for (HostMap.Run run : host.runs()) {
                 child.mapHost(run.start(), run.end(), run.frame(), run.prot());
+            }
+            // A lend's pages stay with the borrower alone: its end must be able to take them all back.
+            for (Grant g : List.copyOf(child.grants.values())) {
+                if (g.provider() instanceof External x && x.lent()) {
+                    try {
+                        child.reserveUnmap(g.start(), g.end());
+                        child.unmapLocked(g.start(), g.end());
+                    } catch (ErrnoException e) {
+                        child.close();
+                        throw e;
+                    }
+                }
             }
             return child;
         } finally {
@@ -610,6 +644,9 @@ public final class AddressSpace implements AutoCloseable {
             return true;
         }
         if (g.provider() instanceof External x) {
+            if (!x.mayWrite()) {
+                return false;
+            }
             // Only the lender can say yes: it checks its own protection, breaks its own
             // copy-on-write, and marks a file page written.
             long frame = x.lender().lendFrame(x.page() + (page - g.start()), true);
@@ -1036,7 +1073,7 @@ public final class AddressSpace implements AutoCloseable {
         try {
             return resolve(masked ? (start + done) & (size() - 1) : start + done, write);
         } catch (ErrnoException e) {
-            throw new ErrnoException(e.errno(), start, length, done, "copy stopped at guest 0x" + Long.toHexString(start + done) + ": " + e.getMessage());
+            throw new ErrnoException(e.errno(), start, length, done, "copy stopped at guest 0x" + Long.toHexString(start + done) + ": " + e.reason());
         }
     }
 
@@ -1210,8 +1247,14 @@ public final class AddressSpace implements AutoCloseable {
         try {
             checkOpen(addr, length);
             for (long p = from; p < to; p++) {
-                if (!resolveLocked(p, write)) {
-                    long done = Math.max(0, p * PAGE - addr);
+                long done = Math.max(0, p * PAGE - addr);
+                boolean allowed;
+                try {
+                    allowed = resolveLocked(p, write);
+                } catch (ErrnoException e) {
+                    throw new ErrnoException(e.errno(), addr, length, done, "populating guest page 0x" + Long.toHexString(p * PAGE) + ": " + e.reason());
+                }
+                if (!allowed) {
                     throw new ErrnoException(Errno.EFAULT, addr, length, done,
                             "guest page 0x" + Long.toHexString(p * PAGE) + " may not be " + (write ? "written" : "read"));
                 }

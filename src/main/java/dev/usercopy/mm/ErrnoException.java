@@ -14,6 +14,7 @@ public final class ErrnoException extends RuntimeException {
     private final long address;
     private final long length;
     private final long done;
+    private final String reason;
 
     public ErrnoException(Errno errno, long address, long length, long done, String message) {
         super(errno.name() + ": " + message + " [guest 0x" + Long.toHexString(address) + ", length " + length
@@ -22,6 +23,7 @@ public final class ErrnoException extends RuntimeException {
         this.address = address;
         this.length = length;
         this.done = done;
+        this.reason = message;
     }
 
     public ErrnoException(Errno errno, long address, long length, String message) {
@@ -42,5 +44,10 @@ public final class ErrnoException extends RuntimeException {
 
     public long done() {
         return done;
+    }
+
+    /** The message without the errno and the guest range, for an error that wraps this one. */
+    public String reason() {
+        return reason;
     }
 }

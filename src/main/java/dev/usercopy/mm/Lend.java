@@ -56,7 +56,6 @@ public final class Lend implements AutoCloseable {
         // Pages the buffer covers whole: [wholeFrom, wholeTo).
         long wholeFrom = addr % PAGE == 0 ? first : first + 1;
         long wholeTo = end % PAGE == 0 ? last + 1 : last;
-        int prot = Prot.READ | (writable ? Prot.WRITE : 0);
 
         long base = borrower.mmap(0, pages * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE);
         try {
@@ -64,8 +63,7 @@ public final class Lend implements AutoCloseable {
             if (wholeFrom >= wholeTo) {
                 copied = new long[] {addr, end, end, end}; // within one or two partial pages: all copied
             } else {
-                borrower.mmapExternal(base + (wholeFrom - first) * PAGE, (wholeTo - wholeFrom) * PAGE, prot,
-                        MapFlags.SHARED | MapFlags.FIXED, lender, wholeFrom * PAGE);
+                borrower.mapLent(base + (wholeFrom - first) * PAGE, (wholeTo - wholeFrom) * PAGE, lender, wholeFrom * PAGE, writable);
                 copied = new long[] {addr, wholeFrom * PAGE, wholeTo * PAGE, end};
             }
             for (int i = 0; i < copied.length; i += 2) {

@@ -56,11 +56,17 @@ public sealed interface Provider {
         }
     }
 
-    /** Pages borrowed from another address space, starting at its guest page {@code page}. */
-    record External(AddressSpace lender, long page) implements Provider {
+    /**
+     * Pages borrowed from another address space, starting at its guest page
+     * {@code page}. {@code mayWrite}: whether the borrower may ever write
+     * them (Linux's VM_MAYWRITE: mprotect cannot add write beyond it).
+     * {@code lent}: made by a {@link Lend}, which must be able to take it all
+     * back, so a fork does not inherit it (VM_DONTCOPY).
+     */
+    record External(AddressSpace lender, long page, boolean mayWrite, boolean lent) implements Provider {
         @Override
         public Provider skip(long pages) {
-            return new External(lender, page + pages);
+            return new External(lender, page + pages, mayWrite, lent);
         }
 
         @Override

@@ -2,9 +2,10 @@ package dev.usercopy.uaccess;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.CodingErrorAction;
-import java.nio.charset.MalformedInputException;
+import java.nio.charset.CoderResult;
 import java.nio.charset.StandardCharsets;
 
 import dev.usercopy.mm.ErrnoException;
@@ -41,18 +42,25 @@ final class Faults {
         return ByteBuffer.wrap(buf).order(ByteOrder.LITTLE_ENDIAN);
     }
 
-    /** Strict UTF-8: EILSEQ naming the guest address of the first malformed byte. */
+    /**
+     * Strict UTF-8 (no overlong forms, surrogates or truncated sequences):
+     * EILSEQ naming the guest address of the first malformed byte, with the
+     * well-formed bytes before it as done.
+     */
     static String utf8(byte[] bytes, long address, long length) {
-        try {
-            return StandardCharsets.UTF_8.newDecoder()
-                    .onMalformedInput(CodingErrorAction.REPORT)
-                    .onUnmappableCharacter(CodingErrorAction.REPORT)
-                    .decode(ByteBuffer.wrap(bytes))
-                    .toString();
-        } catch (MalformedInputException e) {
-            throw new ErrnoException(Errno.EILSEQ, address, length, "invalid UTF-8 (" + e.getMessage() + ")");
-        } catch (CharacterCodingException e) {
-            throw new ErrnoException(Errno.EILSEQ, address, length, "invalid UTF-8: " + e);
+        CharsetDecoder decoder = StandardCharsets.UTF_8.newDecoder()
+                .onMalformedInput(CodingErrorAction.REPORT)
+                .onUnmappableCharacter(CodingErrorAction.REPORT);
+        ByteBuffer in = ByteBuffer.wrap(bytes);
+        CharBuffer out = CharBuffer.allocate(bytes.length);
+        CoderResult result = decoder.decode(in, out, true);
+        if (!result.isError()) {
+            result = decoder.flush(out);
         }
+        if (result.isError()) {
+            throw new ErrnoException(Errno.EILSEQ, address, length, in.position(),
+                    "invalid UTF-8 at guest 0x" + Long.toHexString(address + in.position()));
+        }
+        return out.flip().toString();
     }
 }

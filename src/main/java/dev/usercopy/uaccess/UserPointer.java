@@ -76,7 +76,16 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
 
     /** A pointer {@code index} elements of this layout on (C's {@code p + index}). */
     public final P element(long index) {
-        return make(address + Math.multiplyExact(index, layout.byteSize()), layout);
+        return make(address + bytes(index), layout);
+    }
+
+    /** {@code count} elements in bytes; EINVAL naming this pointer when that overflows. */
+    private long bytes(long count) {
+        try {
+            return Math.multiplyExact(count, layout.byteSize());
+        } catch (ArithmeticException e) {
+            throw new ErrnoException(Errno.EINVAL, address, count, count + " x " + layout.byteSize() + " bytes overflows");
+        }
     }
 
     /**
@@ -121,8 +130,8 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         if (count < 0) {
             throw new ErrnoException(Errno.EINVAL, address, count, "negative element count");
         }
-        long length = Math.multiplyExact(count, layout.byteSize());
-        MemorySegment out = kernelBuffer(length);
+        long length = bytes(count);
+        MemorySegment out = MemorySegment.ofArray(new long[(Faults.arrayLength(address, length) + 7) / 8]).asSlice(0, length);
         if (length == 0) {
             return out;
         }
@@ -170,7 +179,14 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         while (count < max) {
             long at = address + count * elem;
             long n = Math.min(max - count, Math.max(1, (PAGE - Math.floorMod(at, PAGE)) / elem));
-            byte[] chunk = make(at, layout).getAsSlice(n).toArray(ValueLayout.JAVA_BYTE);
+            byte[] chunk;
+            try {
+                chunk = make(at, layout).getAsSlice(n).toArray(ValueLayout.JAVA_BYTE);
+            } catch (ErrnoException e) {
+                // Name the whole array or string, not the piece that failed.
+                long length = max > Long.MAX_VALUE / elem ? Long.MAX_VALUE : max * elem;
+                throw new ErrnoException(e.errno(), address, length, out.size() + Math.max(0, e.done()), e.reason());
+            }
             for (int i = 0; i < n; i++) {
                 if (allZero(chunk, (int) (i * elem), (int) elem)) {
                     out.write(chunk, 0, (int) (i * elem));

@@ -83,6 +83,45 @@ class FileMappingTest extends MmScenario {
         check();
     }
 
+    /** Closing unused caches must never close one another thread is about to map (found by review: EIO, or a CME). */
+    @Test
+    void mappingAFileWhileAnotherThreadCyclesThroughManyFilesKeepsItReadable() throws Exception {
+        machine();
+        AddressSpace a = space();
+        AddressSpace b = space();
+        Path[] others = new Path[80];
+        for (int i = 0; i < others.length; i++) {
+            others[i] = Files.write(dir.resolve("other" + i), filled(100, i | 1));
+        }
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicReference<Throwable> failed = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = new Thread(() -> {
+            try {
+                for (int i = 0; !stop.get(); i++) {
+                    b.munmap(b.mmapFile(0, PAGE, Prot.READ, MapFlags.PRIVATE, others[i % others.length], 0), PAGE);
+                }
+            } catch (Throwable e) {
+                failed.compareAndSet(null, e);
+            }
+        });
+        t.start();
+        long deadline = System.nanoTime() + 1_500_000_000L;
+        try {
+            for (int round = 0; System.nanoTime() < deadline && failed.get() == null; round++) {
+                long at = a.mmapFile(0, PAGE, Prot.READ, MapFlags.PRIVATE, file, 0);
+                assertArrayEquals(slice(content, 0, 8), read(a, at, 8), "round " + round);
+                a.munmap(at, PAGE);
+            }
+        } finally {
+            stop.set(true);
+            t.join();
+        }
+        if (failed.get() != null) {
+            throw new AssertionError("the other thread's mappings failed", failed.get());
+        }
+        check();
+    }
+
     @ParameterizedTest(name = "{0}")
     @ValueSource(ints = {MapFlags.PRIVATE, MapFlags.SHARED})
     void aFileMappingReadsTheFileAndZerosAfterItsEndInTheLastPage(int kind) {

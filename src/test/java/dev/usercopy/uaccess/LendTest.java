@@ -6,6 +6,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.mm.Lend;
 import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.MmScenario;
@@ -118,6 +119,44 @@ class LendTest extends MmScenario {
         assertErrno(Errno.EFAULT, () -> lender.lend(region + 3 * PAGE, 2 * PAGE, borrower, false));
         assertErrno(Errno.EINVAL, () -> lender.lend(region, 0, borrower, false));
         assertEquals(0, borrower.grants().size(), "a refused lend maps nothing");
+        check();
+    }
+
+    @Test
+    void aReadOnlyLendStaysReadOnlyWhateverTheBorrowerMprotects() {
+        try (Lend lend = UserSlice.ro(lender, region, 4 * PAGE).lendTo(borrower)) {
+            ErrnoException e = assertErrno(Errno.EACCES, () -> borrower.mprotect(lend.borrowerBase(), 4 * PAGE, Prot.READ | Prot.WRITE));
+            assertEquals(lend.borrowerBase(), e.address());
+            assertEquals(1, borrower.copyToUser(lend.address(), new byte[] {0x11}, 0, 1));
+        }
+        assertBytes(secret, lender, region);
+        check();
+    }
+
+    @Test
+    void aForkOfTheBorrowerDoesNotInheritTheLentPages() {
+        AddressSpace child;
+        long whole;
+        try (Lend lend = lender.lend(region + 100, 3 * (int) PAGE, borrower, true)) {
+            whole = lend.borrowerBase() + PAGE; // lent whole: the lender's frame
+            writeByte(borrower, whole + 1, 0x22);
+            child = fork(borrower);
+            assertEquals(AddressSpace.PageState.UNMAPPED, child.pageState(whole), "the lent pages stay with the borrower");
+            assertEquals(AddressSpace.PageState.COW_SHARED, child.pageState(lend.borrowerBase()), "its own head copy goes with the fork");
+            check();
+        }
+        assertEquals(1, child.copyToUser(whole + 1, new byte[] {0x11}, 0, 1), "the fork cannot reach the lender");
+        assertEquals(0x22, readByte(lender, region + PAGE + 1));
+        check();
+    }
+
+    @ParameterizedTest(name = "offset {0}, length {1}")
+    @CsvSource({"100, 16000", "4096, 9000", "5000, 10"})
+    void aWritableLendAlsoShowsOnlyTheBuffer(long offset, int length) {
+        try (Lend lend = lender.lend(region + offset, length, borrower, true)) {
+            assertBorrowerSeesOnlyTheBuffer(lend, offset, length);
+        }
+        assertBytes(secret, lender, region);
         check();
     }
 }

@@ -32,21 +32,40 @@ class RacingWriterTest extends MmScenario {
      * Rewrites [at, at + a.length) with b, then a, then b... until stopped,
      * 3 bytes at a time, so a reader often meets a half-rewritten character.
      */
-    private static Thread writer(AddressSpace as, long at, byte[] a, byte[] b, AtomicBoolean stop) {
+    /** The writer's rounds, and what stopped it if it failed; checked after it is joined. */
+    private final java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicReference<Throwable> writerFailed = new java.util.concurrent.atomic.AtomicReference<>();
+
+    private Thread writer(AddressSpace as, long at, byte[] a, byte[] b, AtomicBoolean stop) {
         Thread t = new Thread(() -> {
-            for (long i = 1; !stop.get(); i++) {
-                byte[] next = (i & 1) == 0 ? a : b;
-                for (int off = 0; off < next.length; off += 3) {
-                    int n = Math.min(3, next.length - off);
-                    if (as.copyToUser(at + off, next, off, n) != 0) {
-                        throw new AssertionError("the writer's own copy failed");
+            try {
+                for (long i = 1; !stop.get(); i++) {
+                    byte[] next = (i & 1) == 0 ? a : b;
+                    for (int off = 0; off < next.length; off += 3) {
+                        int n = Math.min(3, next.length - off);
+                        if (as.copyToUser(at + off, next, off, n) != 0) {
+                            throw new AssertionError("the writer's own copy failed");
+                        }
                     }
+                    rounds.incrementAndGet();
                 }
+            } catch (Throwable e) {
+                writerFailed.set(e);
             }
         }, "guest-writer");
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** Joins the writer and fails if it failed or never finished a rewrite. */
+    private void joinWriter(Thread w, AtomicBoolean stop) throws InterruptedException {
+        stop.set(true);
+        w.join();
+        if (writerFailed.get() != null) {
+            throw new AssertionError("the writer failed", writerFailed.get());
+        }
+        assertTrue(rounds.get() > 0, "the writer never finished a rewrite: the race was not run");
     }
 
     private static void assertEachByteIsOldOrNew(byte[] got, byte[] a, byte[] b, String what) {
@@ -90,8 +109,7 @@ class RacingWriterTest extends MmScenario {
                 }
             }
         } finally {
-            stop.set(true);
-            w.join();
+            joinWriter(w, stop);
         }
         assertEquals(ROUNDS, valid + eilseq);
         System.out.printf("racing copyToString: %d valid old/new mixes, %d EILSEQ in %d rounds%n", valid, eilseq, ROUNDS);
@@ -118,8 +136,7 @@ class RacingWriterTest extends MmScenario {
                 assertTrue(sec == 0x1111111111111111L || sec == 0xEEEEEEEEEEEEEEEEL || mixed(sec), Long.toHexString(sec));
             }
         } finally {
-            stop.set(true);
-            w.join();
+            joinWriter(w, stop);
         }
         check();
     }

@@ -172,4 +172,38 @@ class UserPtrTest extends MmScenario {
         assertErrno(Errno.EFAULT, () -> UserConstPtr.of(as, -16, TIMESPEC).get());
         assertErrno(Errno.EFAULT, () -> UserConstPtr.of(as, Long.MAX_VALUE - 7, ValueLayout.JAVA_LONG).get());
     }
+
+    @org.junit.jupiter.api.Test
+    void aGuestSizedCountThatOverflowsIsEinvalNamingThePointer() {
+        start(Profile.PERFORMANCE);
+        ErrnoException e = assertErrno(Errno.EINVAL, () -> UserConstPtr.of(as, buf, JAVA_LONG).getAsSlice(Long.MAX_VALUE / 4));
+        assertEquals(buf, e.address());
+        e = assertErrno(Errno.EINVAL, () -> UserConstPtr.of(as, buf, JAVA_LONG).getAsSlice(1L << 40));
+        assertEquals(buf, e.address());
+        assertErrno(Errno.EINVAL, () -> UserPtr.of(as, buf, JAVA_LONG).element(Long.MAX_VALUE / 2));
+    }
+
+    @org.junit.jupiter.api.Test
+    void enomemWhilePopulatingNamesThePointerAndTheBytesDone() {
+        machine(small().withProfile(Profile.PERFORMANCE).withFrames(512 + 16 + 8).withFaultAround(1)); // 8 frames to allocate
+        AddressSpace as = space();
+        long at = as.mmap(BASE, 64 * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.FIXED);
+        ErrnoException e = assertErrno(Errno.ENOMEM,
+                () -> UserPtr.of(as, at, JAVA_LONG).setAsSlice(MemorySegment.ofArray(new long[64 * 512])));
+        assertEquals(at, e.address());
+        assertEquals(64 * PAGE, e.length());
+        assertEquals(8 * PAGE, e.done(), "8 pages got frames");
+    }
+
+    @ParameterizedTest
+    @EnumSource(Profile.class)
+    void aStringsErrorNamesTheStringAndTheBytesBeforeTheFault(Profile profile) {
+        start(profile);
+        long s = buf + 2 * PAGE - 4;
+        write(as, s, "abcd".getBytes(StandardCharsets.UTF_8));
+        ErrnoException e = assertErrno(Errno.EFAULT, () -> UserConstPtr.of(as, s, JAVA_BYTE).getAsString(100));
+        assertEquals(s, e.address());
+        assertEquals(100, e.length());
+        assertEquals(4, e.done());
+    }
 }

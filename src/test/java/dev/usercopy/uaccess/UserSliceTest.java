@@ -181,6 +181,8 @@ class UserSliceTest extends MmScenario {
         // Cut inside a multi-byte character: the last bytes are not a whole character.
         ErrnoException e = assertErrno(Errno.EILSEQ, () -> UserSlice.ro(as, buf, 5).copyToString()); // "gr", "ü", half of "ß"
         assertEquals(buf, e.address());
+        assertEquals(4, e.done(), "the well-formed bytes before it");
+        assertTrue(e.getMessage().contains("at guest 0x" + Long.toHexString(buf + 4)), e.getMessage());
         write(as, buf, new byte[] {'a', (byte) 0xC0, (byte) 0x80});
         assertErrno(Errno.EILSEQ, () -> UserSlice.ro(as, buf, 3).copyToString()); // overlong NUL
     }
