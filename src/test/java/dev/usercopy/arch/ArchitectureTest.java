@@ -50,6 +50,8 @@ class ArchitectureTest {
                 .orShould().callMethodWhere(callTo(AddressLayout.class, "withTargetLayout"))
                 .orShould().callMethodWhere(callTo(System.class, "load|loadLibrary"))
                 .orShould().callMethodWhere(callTo(Runtime.class, "load|loadLibrary"))
+                .orShould().dependOnClassesThat().haveFullyQualifiedName("sun.misc.Unsafe")
+                .orShould().dependOnClassesThat().haveFullyQualifiedName("jdk.internal.misc.Unsafe")
                 .because("raw addresses and restricted FFM calls live in platform, the one ring 0")
                 .check(production);
     }
