@@ -2,8 +2,13 @@ package dev.usercopy.cli;
 
 import java.io.PrintStream;
 import java.util.Arrays;
+import java.util.Set;
+import java.util.stream.Collectors;
 
-/** The command line: {@code usercopy demo}. */
+import dev.usercopy.platform.CpuFeature;
+import dev.usercopy.platform.UserCopy;
+
+/** The command line: {@code usercopy demo}, {@code usercopy cpu}. */
 public final class Main {
     private Main() {}
 
@@ -12,6 +17,7 @@ public final class Main {
 
             commands:
               demo     copy across a page that faults, on real pages, and show the exact count
+              cpu      the CPU features the adaptive copy found, and what it does with them
               help     this text
             """;
 
@@ -24,12 +30,26 @@ public final class Main {
         String[] rest = Arrays.copyOfRange(args, Math.min(1, args.length), args.length);
         return switch (command) {
             case "demo" -> rest.length == 0 ? new Demo(out).run() : usage(err, "demo takes no arguments");
+            case "cpu" -> rest.length == 0 ? cpu(out) : usage(err, "cpu takes no arguments");
             case "help", "-h", "--help" -> {
                 out.print(USAGE);
                 yield 0;
             }
             default -> usage(err, "unknown command '" + command + "'");
         };
+    }
+
+    /** What UserCopy.Form.ADAPTIVE will do on this machine, from the features CPUID reported at load. */
+    static int cpu(PrintStream out) {
+        Set<CpuFeature> f = UserCopy.cpuFeatures();
+        out.println("CPU features (CPUID at load): " + (f.isEmpty() ? "none"
+                : f.stream().map(Enum::name).collect(Collectors.joining(" "))));
+        out.println("adaptive copy:");
+        out.println("  1..64 bytes      mov sequences");
+        out.println("  65 B..16 KiB     " + (f.contains(CpuFeature.AVX2) ? "AVX2 loop" : f.contains(CpuFeature.ERMS)
+                ? "rep movsb (no AVX2)" : "rep movsq, aligned form (no AVX2, no ERMS)"));
+        out.println("  16 KiB and up    " + (f.contains(CpuFeature.ERMS) ? "rep movsb" : "rep movsq, aligned form (no ERMS)"));
+        return 0;
     }
 
     private static int usage(PrintStream err, String problem) {
