@@ -41,7 +41,7 @@ public enum ExtableEntry {
     USERCOPY8I("usercopy8i", "adaptive AVX2 tail: ymm store at n-64"),
     USERCOPY8J("usercopy8j", "adaptive AVX2 tail: ymm store at n-32"),
     USERCOPY9("usercopy9", "adaptive, large copies with ERMS: rep movsb"),
-    USERCOPY9R("usercopy9r", "adaptive: byte retry after a fault in a mov or AVX2 chunk");
+    USERCOPY9R("usercopy9r", "adaptive: byte retry up to the faulting page after a fault in a mov or AVX2 chunk");
 
     private final String label;
     private final String what;

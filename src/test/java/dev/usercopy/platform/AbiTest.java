@@ -175,6 +175,9 @@ class AbiTest {
         expected.put("SYS_exit_group", "SYS_exit_group");
         expected.put("UC_GREGS", "offsetof(ucontext_t, uc_mcontext.gregs)");
         expected.put("REG_RIP", "REG_RIP");
+        expected.put("REG_R11", "REG_R11");
+        expected.put("SI_ADDR", "offsetof(siginfo_t, si_addr)");
+        expected.put("PAGE_SIZE", "sysconf(_SC_PAGESIZE)");
         // The CPUID bits gcc's <cpuid.h> names (it has none for ERMS and FSRM;
         // CpuFeatureTest holds those against /proc/cpuinfo).
         expected.put("CPUID1_ECX_OSXSAVE", "__builtin_ctz(bit_OSXSAVE)");
