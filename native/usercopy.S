@@ -46,9 +46,8 @@ bits 64
 %define FEAT_FSRM       2
 %define FEAT_AVX2       4
 
-; Where copy_user_adaptive stops using the AVX2 loop and uses rep movsb.
-; bench/CopyBench, adaptive form against flat, Zen 4 VM (ERMS, FSRM), both
-; sides in cache: see the origin comment at copy_user_adaptive.
+; Where the adaptive form stops using the AVX2 loop and uses rep movsb; the
+; data that put it here is in the origin comment at copy_from_user_adaptive.
 %define ADAPTIVE_VEC_MAX    16384
 
 section .text
@@ -153,22 +152,29 @@ fix_rcx:
 ;   8..16           two overlapping qwords                  usercopy5a..5d
 ;   17..32          two overlapping xmm                     usercopy6a..6d
 ;   33..64          four overlapping xmm                    usercopy7a..7h
-;   65..32 KiB      AVX2: 32 bytes, then a 64-byte loop
+;   65 B..16 KiB-1  AVX2: 32 bytes, then a 64-byte loop
 ;                   with 32-aligned destination stores,
 ;                   the last 64 bytes overlapping           usercopy8a..8j
 ;   larger, or no AVX2: rep movsb with ERMS                 usercopy9
 ;                   without ERMS: the aligned form          usercopy1..1d
 ;
-; Origin of the lines (bench/CopyBench and SmallHeapCopyBench, Zen 4 VM with
-; ERMS and FSRM, JDK 25, both sides in cache; numbers in bench/README.md):
-; - Up to 64 bytes a mov sequence takes 1.3 ns a copy where rep movsb takes
-;   2.9 ns even with FSRM, at every size 8..64 and either alignment.
-; - From 65 bytes to 16 KiB rep movsb runs at 4-50 GB/s at 128-512 bytes and
-;   is 2-7x slower again when the destination is 1..63 bytes ahead of the
-;   source modulo 4 KiB (512 B: 21 GB/s against 145 for the AVX2 loop); the
-;   AVX2 loop is 1.1-10x faster than rep movsb in every cell up to 16 KiB.
-; - At 64 KiB and above rep movsb is 1.2-1.3x faster than the loop (115 against
-;   87 GB/s at 64 KiB, 65 against 53 at 1 MiB): ADAPTIVE_VEC_MAX lies between.
+; Origin of the lines (Zen 4 VM with ERMS, FSRM and AVX2, JDK 25, both
+; sides in cache; JMH: ./usercopy bench --suite quick, bench/README.md; the
+; machine was shared, so single cells carry +-10-20% noise):
+; - 1..64 bytes: movs. SmallHeapCopyBench, byte[] <-> guest: 3.1-5.7 ns a
+;   copy against 6.3-8.4 for flat rep movsb (FSRM and all); a C loop timing
+;   the instructions alone: 1.3 ns against 2.9 for rep movsb at every size
+;   8..64 and either alignment.
+; - 65 bytes..16 KiB: the AVX2 loop. CopyBench from user, 512 B: 45-58 GB/s
+;   against 28-31 for rep movsb with the destination not ahead of the source,
+;   and against 15-18 when it is 1..63 bytes ahead modulo 4 KiB (rep movsb's
+;   slow case on Zen 4); 4 KiB: 117-125 against 101-116, and 91-115 against
+;   60-77 with the destination ahead.
+; - 16 KiB up: rep movsb. The C loop timing (best of 3, same buffers as
+;   CopyBench) has the AVX2 loop ahead or even up to 16 KiB and behind from
+;   16-24 KiB when the destination is 37..63 bytes ahead (105 against 117
+;   GB/s), and 1.3x behind at 64 KiB (87 against 115) and 1 MiB (53 against
+;   65): ADAPTIVE_VEC_MAX is 16 KiB.
 ;
 ; Exact counts: at every labelled instruction rsi, rdi and rdx describe what
 ; is left, from a point before which everything is copied. Each chunk loads
@@ -176,8 +182,9 @@ fix_rcx:
 ; chunk; a faulting store may have written part of it (to_user), which the
 ; retry writes again with the same bytes. The fixup (fix_retry) copies from
 ; rsi byte by byte up to the faulting page and stops at exactly the first
-; inaccessible byte, with one fault in all (two, 5 against 2.6 us a
-; round trip in bench/FaultPathBench, when it let the byte retry fault again).
+; inaccessible byte with one fault in all: bench/FaultPathBench, an EFAULT
+; round trip of 2.3 us as flat's 2.4, against 5.1-6.8 us when the byte retry
+; ran into the boundary and faulted a second time.
 copy_from_user_adaptive:
 copy_to_user_adaptive:
     cmp rdx, 64

@@ -326,29 +326,43 @@ public final class Report {
     private void generic(String cls) throws IOException {
         List<Result> rs = of(cls, r -> true);
         List<String> methods = methodsIn(rs, List.of());
-        List<String> combos = distinct(rs, r -> paramsLabel(r));
+        // Only the parameters that vary name a row; the fixed ones go under the table.
+        Set<String> varying = new TreeSet<>();
+        Map<String, String> fixed = new java.util.TreeMap<>();
+        for (String key : rs.get(0).params().keySet()) {
+            Set<String> values = rs.stream().map(r -> r.param(key)).collect(Collectors.toSet());
+            if (values.size() > 1) {
+                varying.add(key);
+            } else {
+                fixed.put(key, values.iterator().next());
+            }
+        }
+        java.util.function.Function<Result, String> paramsLabel = r -> r.params().entrySet().stream()
+                .filter(e -> varying.contains(e.getKey()))
+                .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
+        List<String> combos = distinct(rs, paramsLabel);
         String unit = rs.get(0).unit();
         Map<String, List<Double>> series = new LinkedHashMap<>();
         for (String m : methods) {
-            series.put(m, combos.stream().map(c -> rs.stream().filter(r -> r.method().equals(m) && paramsLabel(r).equals(c))
+            series.put(m, combos.stream().map(c -> rs.stream().filter(r -> r.method().equals(m) && paramsLabel.apply(r).equals(c))
                     .mapToDouble(Result::score).findFirst().orElse(0)).toList());
         }
         String name = cls.toLowerCase(Locale.ROOT) + ".png";
-        Charts.bars(out.resolve(name), cls, "parameters", unit, combos, series);
+        Charts.bars(out.resolve(name), cls + " (" + unit + (unit.endsWith("/op") ? ", lower is faster)" : ")"), "parameters", unit, combos, series);
         md.append("## ").append(cls).append(", ").append(unit).append("\n\n![").append(name).append("](").append(name).append(")\n\n");
         md.append("| parameters | ").append(String.join(" | ", methods)).append(" |\n|")
                 .append("---|".repeat(methods.size() + 1)).append("\n");
         for (String c : combos) {
             md.append("| ").append(c.isEmpty() ? "-" : c).append(" | ");
-            md.append(methods.stream().map(m -> rs.stream().filter(r -> r.method().equals(m) && paramsLabel(r).equals(c))
+            md.append(methods.stream().map(m -> rs.stream().filter(r -> r.method().equals(m) && paramsLabel.apply(r).equals(c))
                     .map(r -> num(r.score()) + (Double.isNaN(r.error()) ? "" : " ± " + num(r.error())))
                     .findFirst().orElse("")).collect(Collectors.joining(" | ")));
             md.append(" |\n");
         }
+        if (!fixed.isEmpty()) {
+            md.append("\nIn every row: ").append(fixed.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+                    .collect(Collectors.joining(", "))).append(".\n");
+        }
         md.append("\n");
-    }
-
-    private static String paramsLabel(Result r) {
-        return r.params().entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
     }
 }
