@@ -2,6 +2,7 @@ package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
 import java.util.Objects;
+import java.util.Set;
 
 /**
  * The one door to guest ("user") memory: fallible copies between kernel
@@ -30,7 +31,13 @@ public final class UserCopy {
         /** One {@code rep movsb} (label usercopy0). */
         FLAT,
         /** Align the destination, {@code rep movsq}, tail bytes (usercopy1, 1b, 1c, 1d). */
-        ALIGNED
+        ALIGNED,
+        /**
+         * Chosen per call by size and by the CPU's features (see
+         * {@link #cpuFeatures()}): mov sequences up to 64 bytes, an AVX2 loop
+         * up to 16 KiB, {@code rep movsb} above (usercopy4a..9r). The default.
+         */
+        ADAPTIVE
     }
 
     /**
@@ -46,45 +53,85 @@ public final class UserCopy {
      */
     public static final int CRITICAL_CHUNK = 256 * 1024;
 
+    /** The features {@link Form#ADAPTIVE} uses, as CPUID reported them at load. */
+    public static Set<CpuFeature> cpuFeatures() {
+        return CpuFeature.fromBits(usercopy_h.usercopy_cpu_features());
+    }
+
+    /**
+     * Makes {@link Form#ADAPTIVE} use only the detected features that are in
+     * {@code keep} (never one the CPU lacks), like Linux's {@code clearcpuid=};
+     * returns the set now in use. Global: for tests of the fallbacks.
+     */
+    static Set<CpuFeature> restrictCpuFeatures(Set<CpuFeature> keep) {
+        return CpuFeature.fromBits(usercopy_h.usercopy_set_cpu_features(CpuFeature.toBits(keep)));
+    }
+
     private static void checkLength(long length) {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
         }
     }
 
+    private static long fromUserCritical(Form form, MemorySegment to, long from, long n) {
+        return switch (form) {
+            case FLAT -> usercopy_h.copy_from_user_flat$critical(to, from, n);
+            case ALIGNED -> usercopy_h.copy_from_user$critical(to, from, n);
+            case ADAPTIVE -> usercopy_h.copy_from_user_adaptive$critical(to, from, n);
+        };
+    }
+
+    private static long fromUserPlain(Form form, MemorySegment to, long from, long n) {
+        return switch (form) {
+            case FLAT -> usercopy_h.copy_from_user_flat(to, from, n);
+            case ALIGNED -> usercopy_h.copy_from_user(to, from, n);
+            case ADAPTIVE -> usercopy_h.copy_from_user_adaptive(to, from, n);
+        };
+    }
+
+    private static long toUserCritical(Form form, long to, MemorySegment from, long n) {
+        return switch (form) {
+            case FLAT -> usercopy_h.copy_to_user_flat$critical(to, from, n);
+            case ALIGNED -> usercopy_h.copy_to_user$critical(to, from, n);
+            case ADAPTIVE -> usercopy_h.copy_to_user_adaptive$critical(to, from, n);
+        };
+    }
+
+    private static long toUserPlain(Form form, long to, MemorySegment from, long n) {
+        return switch (form) {
+            case FLAT -> usercopy_h.copy_to_user_flat(to, from, n);
+            case ALIGNED -> usercopy_h.copy_to_user(to, from, n);
+            case ADAPTIVE -> usercopy_h.copy_to_user_adaptive(to, from, n);
+        };
+    }
+
     /** Copies {@code length} guest bytes at {@code from} into {@code to[toOffset..]}. Returns bytes not copied. */
     public static long copyFromUser(byte[] to, int toOffset, long from, int length) {
-        return copyFromUser(Form.ALIGNED, to, toOffset, from, length);
+        return copyFromUser(Form.ADAPTIVE, to, toOffset, from, length);
     }
 
     public static long copyFromUser(Form form, byte[] to, int toOffset, long from, int length) {
         Objects.checkFromIndexSize(toOffset, length, to.length);
-        return copyFromUser(form, MemorySegment.ofArray(to).asSlice(toOffset, length), from);
+        MemorySegment dst = MemorySegment.ofArray(to).asSlice(toOffset, length);
+        return length <= CRITICAL_CHUNK ? fromUserCritical(form, dst, from, length) : copyFromUser(form, dst, from);
     }
 
     /** Copies {@code to.byteSize()} guest bytes at {@code from} into {@code to}. Returns bytes not copied. */
     public static long copyFromUser(MemorySegment to, long from) {
-        return copyFromUser(Form.ALIGNED, to, from);
+        return copyFromUser(Form.ADAPTIVE, to, from);
     }
 
     public static long copyFromUser(Form form, MemorySegment to, long from) {
         long n = to.byteSize();
         if (n <= CRITICAL_CHUNK) {
-            return form == Form.FLAT
-                    ? usercopy_h.copy_from_user_flat$critical(to, from, n)
-                    : usercopy_h.copy_from_user$critical(to, from, n);
+            return fromUserCritical(form, to, from, n);
         }
         if (to.isNative()) {
-            return form == Form.FLAT
-                    ? usercopy_h.copy_from_user_flat(to, from, n)
-                    : usercopy_h.copy_from_user(to, from, n);
+            return fromUserPlain(form, to, from, n);
         }
         for (long done = 0; done < n; done += CRITICAL_CHUNK) {
             long chunk = Math.min(CRITICAL_CHUNK, n - done);
-            MemorySegment part = to.asSlice(done, chunk);
-            long left = form == Form.FLAT
-                    ? usercopy_h.copy_from_user_flat$critical(part, from + done, chunk)
-                    : usercopy_h.copy_from_user$critical(part, from + done, chunk);
+            long left = fromUserCritical(form, to.asSlice(done, chunk), from + done, chunk);
             if (left != 0) {
                 return n - done - chunk + left;
             }
@@ -94,37 +141,31 @@ public final class UserCopy {
 
     /** Copies {@code from[fromOffset..fromOffset+length)} to guest address {@code to}. Returns bytes not copied. */
     public static long copyToUser(long to, byte[] from, int fromOffset, int length) {
-        return copyToUser(Form.ALIGNED, to, from, fromOffset, length);
+        return copyToUser(Form.ADAPTIVE, to, from, fromOffset, length);
     }
 
     public static long copyToUser(Form form, long to, byte[] from, int fromOffset, int length) {
         Objects.checkFromIndexSize(fromOffset, length, from.length);
-        return copyToUser(form, to, MemorySegment.ofArray(from).asSlice(fromOffset, length));
+        MemorySegment src = MemorySegment.ofArray(from).asSlice(fromOffset, length);
+        return length <= CRITICAL_CHUNK ? toUserCritical(form, to, src, length) : copyToUser(form, to, src);
     }
 
     /** Copies all of {@code from} to guest address {@code to}. Returns bytes not copied. */
     public static long copyToUser(long to, MemorySegment from) {
-        return copyToUser(Form.ALIGNED, to, from);
+        return copyToUser(Form.ADAPTIVE, to, from);
     }
 
     public static long copyToUser(Form form, long to, MemorySegment from) {
         long n = from.byteSize();
         if (n <= CRITICAL_CHUNK) {
-            return form == Form.FLAT
-                    ? usercopy_h.copy_to_user_flat$critical(to, from, n)
-                    : usercopy_h.copy_to_user$critical(to, from, n);
+            return toUserCritical(form, to, from, n);
         }
         if (from.isNative()) {
-            return form == Form.FLAT
-                    ? usercopy_h.copy_to_user_flat(to, from, n)
-                    : usercopy_h.copy_to_user(to, from, n);
+            return toUserPlain(form, to, from, n);
         }
         for (long done = 0; done < n; done += CRITICAL_CHUNK) {
             long chunk = Math.min(CRITICAL_CHUNK, n - done);
-            MemorySegment part = from.asSlice(done, chunk);
-            long left = form == Form.FLAT
-                    ? usercopy_h.copy_to_user_flat$critical(to + done, part, chunk)
-                    : usercopy_h.copy_to_user$critical(to + done, part, chunk);
+            long left = toUserCritical(form, to + done, from.asSlice(done, chunk), chunk);
             if (left != 0) {
                 return n - done - chunk + left;
             }

@@ -137,6 +137,82 @@ public final class usercopy_h {
         }
     }
 
+    private static final class copy_from_user_adaptive {
+        static final FunctionDescriptor DESC = COPY_FROM;
+        static final MemorySegment ADDR = findOrThrow("copy_from_user_adaptive");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+        static final MethodHandle HANDLE$critical = LINKER.downcallHandle(ADDR, DESC, CRITICAL);
+    }
+
+    /** {@code size_t copy_from_user_adaptive(void *dst, uintptr_t src, size_t n)}, picked by size and CPU: bytes not copied. */
+    public static long copy_from_user_adaptive(MemorySegment dst, long src, long n) {
+        try {
+            return (long) copy_from_user_adaptive.HANDLE.invokeExact(dst, src, n);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    public static long copy_from_user_adaptive$critical(MemorySegment dst, long src, long n) {
+        try {
+            return (long) copy_from_user_adaptive.HANDLE$critical.invokeExact(dst, src, n);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class copy_to_user_adaptive {
+        static final FunctionDescriptor DESC = COPY_TO;
+        static final MemorySegment ADDR = findOrThrow("copy_to_user_adaptive");
+        static final MethodHandle HANDLE = LINKER.downcallHandle(ADDR, DESC);
+        static final MethodHandle HANDLE$critical = LINKER.downcallHandle(ADDR, DESC, CRITICAL);
+    }
+
+    /** {@code size_t copy_to_user_adaptive(uintptr_t dst, const void *src, size_t n)}, picked by size and CPU: bytes not copied. */
+    public static long copy_to_user_adaptive(long dst, MemorySegment src, long n) {
+        try {
+            return (long) copy_to_user_adaptive.HANDLE.invokeExact(dst, src, n);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    public static long copy_to_user_adaptive$critical(long dst, MemorySegment src, long n) {
+        try {
+            return (long) copy_to_user_adaptive.HANDLE$critical.invokeExact(dst, src, n);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class usercopy_cpu_features {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(findOrThrow("usercopy_cpu_features"), DESC);
+    }
+
+    /** {@code long usercopy_cpu_features(void)}: the FEAT_* bits (ERMS 1, FSRM 2, AVX2 4) the adaptive form uses. */
+    public static long usercopy_cpu_features() {
+        try {
+            return (long) usercopy_cpu_features.HANDLE.invokeExact();
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
+    private static final class usercopy_set_cpu_features {
+        static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_LONG);
+        static final MethodHandle HANDLE = LINKER.downcallHandle(findOrThrow("usercopy_set_cpu_features"), DESC);
+    }
+
+    /** {@code long usercopy_set_cpu_features(long keep)}: use only the detected features in keep; returns those in use. */
+    public static long usercopy_set_cpu_features(long keep) {
+        try {
+            return (long) usercopy_set_cpu_features.HANDLE.invokeExact(keep);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+    }
+
     private static final class strncpy_from_user {
         static final FunctionDescriptor DESC = FunctionDescriptor.of(C_LONG, C_POINTER, C_LONG, C_LONG);
         static final MemorySegment ADDR = findOrThrow("strncpy_from_user");

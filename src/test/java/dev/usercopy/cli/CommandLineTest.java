@@ -19,7 +19,7 @@ class CommandLineTest {
     Path dir;
 
     @ParameterizedTest
-    @ValueSource(strings = {"demo", "run", "shell", "maps", "pages", "bench"})
+    @ValueSource(strings = {"demo", "run", "shell", "maps", "pages", "bench", "cpu"})
     void everyCommandHasHelpThatExitsZero(String command) {
         Cli r = Cli.run(command, "--help");
         assertEquals(0, r.exit(), r::toString);
@@ -33,7 +33,7 @@ class CommandLineTest {
         for (String[] args : new String[][] {{}, {"--help"}, {"help"}}) {
             Cli r = Cli.run(args);
             assertEquals(0, r.exit(), r::toString);
-            for (String c : new String[] {"demo", "run", "shell", "maps", "pages", "bench"}) {
+            for (String c : new String[] {"demo", "run", "shell", "maps", "pages", "bench", "cpu"}) {
                 assertTrue(r.out().contains("\n  " + c + " "), c + " missing\n" + r);
             }
         }

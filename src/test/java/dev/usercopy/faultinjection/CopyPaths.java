@@ -67,7 +67,7 @@ final class CopyPaths {
                 .orElseThrow(() -> new IllegalArgumentException("no guest path " + name));
     }
 
-    /** UserCopy on host memory: both forms, heap and native kernel buffers, both directions; clear; strncpy. */
+    /** UserCopy on host memory: the three forms, heap and native kernel buffers, both directions; clear; strncpy. */
     static List<CopyPath<HostLayout>> host() {
         return List.of(
                 new Host("UserCopy.copyFromUser FLAT byte[]", Op.FROM_USER,
@@ -86,6 +86,14 @@ final class CopyPaths {
                         (m, a, k, o, n) -> viaNative(k, o, n, s -> UserCopy.copyToUser(Form.FLAT, a, s))),
                 new Host("UserCopy.copyToUser ALIGNED native", Op.TO_USER,
                         (m, a, k, o, n) -> viaNative(k, o, n, s -> UserCopy.copyToUser(Form.ALIGNED, a, s))),
+                new Host("UserCopy.copyFromUser ADAPTIVE byte[]", Op.FROM_USER,
+                        (m, a, k, o, n) -> UserCopy.copyFromUser(Form.ADAPTIVE, k, o, a, n)),
+                new Host("UserCopy.copyFromUser ADAPTIVE native", Op.FROM_USER,
+                        (m, a, k, o, n) -> viaNative(k, o, n, s -> UserCopy.copyFromUser(Form.ADAPTIVE, s, a))),
+                new Host("UserCopy.copyToUser ADAPTIVE byte[]", Op.TO_USER,
+                        (m, a, k, o, n) -> UserCopy.copyToUser(Form.ADAPTIVE, a, k, o, n)),
+                new Host("UserCopy.copyToUser ADAPTIVE native", Op.TO_USER,
+                        (m, a, k, o, n) -> viaNative(k, o, n, s -> UserCopy.copyToUser(Form.ADAPTIVE, a, s))),
                 new Host("UserCopy.clearUser", Op.CLEAR_USER,
                         (m, a, k, o, n) -> UserCopy.clearUser(a, n)),
                 new Host("UserCopy.strncpyFromUser", Op.STRNCPY_FROM_USER,

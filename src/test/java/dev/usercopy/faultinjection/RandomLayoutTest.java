@@ -60,7 +60,10 @@ class RandomLayoutTest {
         for (ExtableEntry e : ExtableEntry.values()) {
             long n = after.get(e) - before.get(e);
             Summary.count("Fixup labels taken by the random host layouts", e.label() + " (" + e.what() + ")", "hits", n);
-            if (MAX_LAYOUTS == Long.MAX_VALUE && CASES >= 100_000) { // a full run; a replay or a tiny one may miss some
+            // A full run takes every label of the flat and aligned forms, strncpy and clear (a replay or
+            // a tiny run may miss some). The adaptive form has a label per store of each size class,
+            // some too narrow for random lengths to meet every run: ExtableEntryTest reaches each.
+            if (MAX_LAYOUTS == Long.MAX_VALUE && CASES >= 100_000 && !e.what().startsWith("adaptive")) {
                 assertTrue(n > 0, "the run never took fixup " + e.label() + " (" + e.what() + "); seed " + SEED);
             }
         }

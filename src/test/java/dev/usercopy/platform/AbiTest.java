@@ -1,6 +1,7 @@
 package dev.usercopy.platform;
 
 import org.junit.jupiter.api.DynamicTest;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestFactory;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -186,6 +187,14 @@ class AbiTest {
         expected.put("SYS_exit_group", "SYS_exit_group");
         expected.put("UC_GREGS", "offsetof(ucontext_t, uc_mcontext.gregs)");
         expected.put("REG_RIP", "REG_RIP");
+        expected.put("REG_R11", "REG_R11");
+        expected.put("SI_ADDR", "offsetof(siginfo_t, si_addr)");
+        expected.put("PAGE_SIZE", "sysconf(_SC_PAGESIZE)");
+        // The CPUID bits gcc's <cpuid.h> names (it has none for ERMS and FSRM;
+        // CpuFeatureTest holds those against /proc/cpuinfo).
+        expected.put("CPUID1_ECX_OSXSAVE", "__builtin_ctz(bit_OSXSAVE)");
+        expected.put("CPUID1_ECX_AVX", "__builtin_ctz(bit_AVX)");
+        expected.put("CPUID7_EBX_AVX2", "__builtin_ctz(bit_AVX2)");
         List<Check> checks = new ArrayList<>();
         for (Map.Entry<String, String> e : expected.entrySet()) {
             Long value = defines.get(e.getKey());
@@ -200,6 +209,15 @@ class AbiTest {
 
     // ---------------------------------------------------------------------
     // The tests
+
+    /** usercopy.S's FEAT_* bits are CpuFeature's: the Java side names what the assembly reports. */
+    @Test
+    void cpuFeatureBitsMatchTheAssembly() throws IOException {
+        Map<String, Long> defines = asmDefines();
+        for (CpuFeature f : CpuFeature.values()) {
+            assertEquals(defines.get("FEAT_" + f.name()), f.bit(), "FEAT_" + f.name() + " in " + asmSource());
+        }
+    }
 
     @TestFactory
     Stream<DynamicTest> structLayouts() throws Exception {
@@ -327,6 +345,7 @@ class AbiTest {
                 #include <stddef.h>
                 #include <stdint.h>
                 #include <stdio.h>
+                #include <cpuid.h>
 
                 int main(void) {
                 """);

@@ -3,7 +3,9 @@ package dev.usercopy.platform;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.stream.Stream;
 
@@ -27,11 +29,16 @@ import static org.junit.jupiter.api.Assertions.fail;
  *
  * <p>Swept exhaustively: every count of bytes before the boundary 0..64 (and
  * a few deep into the pages, so the bulk loop faults), every host
- * misalignment 0..15, lengths up to three pages; both forms, both directions,
- * SIGSEGV and SIGBUS.
+ * misalignment 0..31 (the adaptive form aligns destinations to 32), lengths
+ * up to five pages (past the adaptive form's 16 KiB switch to
+ * {@code rep movsb}); every form, both directions, SIGSEGV
+ * and SIGBUS. The adaptive form runs three times: with every CPU feature it
+ * found, without AVX2 (65 bytes up go to {@code rep movsb}), and without AVX2
+ * and ERMS (65 bytes up go to the aligned form), so each of its paths meets
+ * the boundary.
  */
 class BoundaryCopyTest {
-    private static final int PAGES = 3;
+    private static final int PAGES = 5;
     private static final long PAGE = GuardedRegion.PAGE;
     private static final int MAX_LEN = (int) (PAGES * PAGE);
     private static final int SLACK = 64;
@@ -55,25 +62,51 @@ class BoundaryCopyTest {
 
     enum Direction { FROM_USER, TO_USER }
 
+    /** The CPU features a case lets the adaptive form use; the fixed forms ignore them. */
+    enum Cpu {
+        ALL(EnumSet.allOf(CpuFeature.class)),
+        NO_AVX2(EnumSet.of(CpuFeature.ERMS, CpuFeature.FSRM)),
+        NO_AVX2_NO_ERMS(EnumSet.of(CpuFeature.FSRM));
+
+        final Set<CpuFeature> keep;
+
+        Cpu(Set<CpuFeature> keep) {
+            this.keep = keep;
+        }
+    }
+
     static Stream<Arguments> cases() {
         List<Arguments> all = new ArrayList<>();
         for (Guard guard : Guard.values()) {
             for (Form form : Form.values()) {
-                for (Direction dir : Direction.values()) {
-                    all.add(Arguments.of(guard, form, dir));
+                for (Cpu cpu : form == Form.ADAPTIVE ? Cpu.values() : new Cpu[] {Cpu.ALL}) {
+                    for (Direction dir : Direction.values()) {
+                        all.add(Arguments.of(guard, form, cpu, dir));
+                    }
                 }
             }
         }
         return all.stream();
     }
 
+    /** Runs {@code body} with the adaptive form limited to {@code cpu}'s features, then restores them. */
+    private static void withCpu(Cpu cpu, Runnable body) {
+        Set<CpuFeature> before = UserCopy.cpuFeatures();
+        UserCopy.restrictCpuFeatures(cpu.keep);
+        try {
+            body.run();
+        } finally {
+            UserCopy.restrictCpuFeatures(before);
+        }
+    }
+
     /** Bytes before the boundary: 0..64, then some that put the fault deep in the bulk loop. */
     private static int[] beforeBoundary() {
-        int[] ks = new int[65 + 7];
+        int[] ks = new int[65 + 10];
         for (int k = 0; k <= 64; k++) {
             ks[k] = k;
         }
-        int[] deep = {127, 1000, 4095, 4096, 4097, 8191, MAX_LEN - 1};
+        int[] deep = {127, 1000, 4095, 4096, 4097, 8191, 16383, 16384, 16385, MAX_LEN - 1};
         System.arraycopy(deep, 0, ks, 65, deep.length);
         return ks;
     }
@@ -95,17 +128,21 @@ class BoundaryCopyTest {
         return (byte) (i * 31 + 7);
     }
 
-    @ParameterizedTest(name = "{0} {1} {2}")
+    @ParameterizedTest(name = "{0} {1} cpu={2} {3}")
     @MethodSource("cases")
-    void copyStopsExactlyAtTheFirstInaccessibleByte(Guard guard, Form form, Direction dir) {
+    void copyStopsExactlyAtTheFirstInaccessibleByte(Guard guard, Form form, Cpu cpu, Direction dir) {
+        withCpu(cpu, () -> sweepBoundary(guard, form, cpu, dir));
+    }
+
+    private static void sweepBoundary(Guard guard, Form form, Cpu cpu, Direction dir) {
         try (GuardedRegion region = GuardedRegion.create(PAGES, guard)) {
             MemorySegment guest = region.accessible();
             long guestSize = guest.byteSize();
             int checked = 0;
             for (int k : beforeBoundary()) {
-                for (int misalign = 0; misalign < 16; misalign++) {
+                for (int misalign = 0; misalign < 32; misalign++) {
                     for (int len : lengthsPast(k)) {
-                        String where = guard + " " + form + " " + dir + ": k=" + k + " misalign=" + misalign + " len=" + len;
+                        String where = guard + " " + form + " cpu=" + cpu + " " + dir + ": k=" + k + " misalign=" + misalign + " len=" + len;
                         long start = region.boundary() - k;
                         long guestOff = guestSize - k;
                         if (dir == Direction.FROM_USER) {
@@ -150,20 +187,24 @@ class BoundaryCopyTest {
                     }
                 }
             }
-            System.out.printf("%s %s %s: %d boundary cases%n", guard, form, dir, checked);
+            System.out.printf("%s %s cpu=%s %s: %d boundary cases%n", guard, form, cpu, dir, checked);
         }
     }
 
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} cpu={2} {3}")
     @MethodSource("cases")
-    void heapArraysStopAtTheBoundaryToo(Guard guard, Form form, Direction dir) {
+    void heapArraysStopAtTheBoundaryToo(Guard guard, Form form, Cpu cpu, Direction dir) {
+        withCpu(cpu, () -> sweepHeapBoundary(guard, form, cpu, dir));
+    }
+
+    private static void sweepHeapBoundary(Guard guard, Form form, Cpu cpu, Direction dir) {
         try (GuardedRegion region = GuardedRegion.create(1, guard)) {
             MemorySegment guest = region.accessible();
             long guestSize = guest.byteSize();
             for (int k = 0; k <= 64; k++) {
                 for (int off = 0; off < 16; off++) {
                     for (int len = k + 1; len <= k + 17; len += 8) {
-                        String where = guard + " " + form + " " + dir + " byte[]: k=" + k + " off=" + off + " len=" + len;
+                        String where = guard + " " + form + " cpu=" + cpu + " " + dir + " byte[]: k=" + k + " off=" + off + " len=" + len;
                         byte[] buf = new byte[off + len + SLACK];
                         if (dir == Direction.FROM_USER) {
                             java.util.Arrays.fill(buf, CANARY);
@@ -196,9 +237,13 @@ class BoundaryCopyTest {
      * Without a fault the copy is plain memcpy: every source offset x
      * destination offset x size on small buffers, then random larger ones.
      */
-    @ParameterizedTest(name = "{0} {1}")
+    @ParameterizedTest(name = "{0} {1} cpu={2} {3}")
     @MethodSource("cases")
-    void copiesThatDoNotFaultCopyEverything(Guard guard, Form form, Direction dir) {
+    void copiesThatDoNotFaultCopyEverything(Guard guard, Form form, Cpu cpu, Direction dir) {
+        withCpu(cpu, () -> sweepFullCopies(guard, form, dir));
+    }
+
+    private static void sweepFullCopies(Guard guard, Form form, Direction dir) {
         long seed = System.nanoTime();
         SplittableRandom rnd = new SplittableRandom(seed);
         try (GuardedRegion region = GuardedRegion.create(PAGES, guard)) {
@@ -207,8 +252,8 @@ class BoundaryCopyTest {
                 guest.set(JAVA_BYTE, i, pattern(i));
             }
             for (int so = 0; so < 16; so++) {
-                for (int dO = 0; dO < 16; dO++) {
-                    for (int size = 0; size <= 80; size++) {
+                for (int dO = 0; dO < 32; dO++) {
+                    for (int size = 0; size <= 160; size++) {
                         checkFullCopy(region, form, dir, so, dO, size, "sweep");
                     }
                 }

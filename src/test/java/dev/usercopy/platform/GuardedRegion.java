@@ -52,6 +52,11 @@ final class GuardedRegion implements AutoCloseable {
         return mapping.segment().asSlice(0, pages * PAGE);
     }
 
+    /** The accessible pages and the guard page after them: a segment whose end faults. */
+    MemorySegment withGuard() {
+        return mapping.segment();
+    }
+
     @Override
     public void close() {
         mapping.close();

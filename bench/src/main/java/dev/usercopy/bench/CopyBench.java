@@ -1,10 +1,12 @@
 package dev.usercopy.bench;
 
+import dev.usercopy.platform.Posix;
 import dev.usercopy.platform.UserCopy;
 import dev.usercopy.platform.libc_h;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -23,16 +25,19 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Copy throughput from guest ("user") memory into a native kernel buffer.
+ * Copy throughput between guest ("user") memory and a kernel buffer, in both
+ * directions, with the kernel buffer native or a {@code byte[]}.
  *
- * <p>Only the from-user direction is measured: {@code copy_from_user} and
- * {@code copy_to_user} (and their {@code _flat} twins) are the same
- * instructions under two labels in native/usercopy.S, so to-user throughput
- * is from-user throughput with source and destination swapped.
- *
- * <p>The source is an anonymous mapping, every page written beforehand,
- * at {@code base + srcMisalign} (the base is page aligned). The destination
- * is an {@link Arena} buffer aligned to 64 bytes, at {@code + dstMisalign}.
+ * <p>Guest memory is an anonymous mapping, every page written beforehand;
+ * the kernel buffer is page aligned too (native: an {@link Arena} segment;
+ * heap: a {@code byte[]} whose data is 16 bytes into its object, so the
+ * offsets below count from there). {@code srcMisalign} and
+ * {@code dstMisalign} are the offsets of the copy's source and destination
+ * from those bases: guest and kernel for {@code FROM_USER}, kernel and guest
+ * for {@code TO_USER}. With both bases page aligned, the destination is
+ * {@code dstMisalign - srcMisalign} bytes ahead of the source modulo 4 KiB,
+ * which is what decides {@code rep movsb}'s speed on Zen 4 (1..63 bytes
+ * ahead is its slow case).
  *
  * <p>The primary score is copies per second. Each benchmark also counts the
  * bytes it copied into the {@link Bytes} auxiliary counter, which JMH reports
@@ -41,10 +46,11 @@ import org.openjdk.jmh.annotations.Warmup;
  *
  * <p>Up to 256 KiB ({@link UserCopy#CRITICAL_CHUNK}) the usercopy calls are
  * critical downcalls (no thread-state transition); above it they are plain
- * downcalls. {@code memcpy} is a plain downcall at every size and
- * {@code memcpyCritical} a critical one, so the pair shows what the
- * transition costs; {@code segmentCopy} never leaves Java (HotSpot's
- * {@code Unsafe.copyMemory} stub).
+ * downcalls from a native buffer and 256 KiB critical pieces from the heap.
+ * {@code memcpy} is a plain downcall at every size (a critical one on a heap
+ * buffer, the only kind that takes one) and {@code memcpyCritical} a critical
+ * one, so the pair shows what the transition costs; {@code segmentCopy} never
+ * leaves Java (HotSpot's {@code Unsafe.copyMemory} stub).
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.Throughput)
@@ -56,16 +62,26 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(value = 2, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
 public class CopyBench {
 
-    @Param({"8", "64", "512", "4096", "65536", "1048576", "16777216"})
+    @Param({"8", "64", "512", "4096", "16384", "65536", "1048576", "16777216"})
     public int size;
 
-    /** Offset of the source from a page boundary, 0..63. */
+    /** Offset of the copy's source from its page-aligned base, 0..63. */
     @Param({"0", "1"})
     public int srcMisalign;
 
-    /** Offset of the destination from a 64-byte boundary, 0..63. */
+    /** Offset of the copy's destination from its page-aligned base, 0..63. */
     @Param({"0", "1"})
     public int dstMisalign;
+
+    @Param({"FROM_USER", "TO_USER"})
+    public Direction direction;
+
+    @Param({"NATIVE", "HEAP"})
+    public Kernel kernel;
+
+    public enum Direction { FROM_USER, TO_USER }
+
+    public enum Kernel { NATIVE, HEAP }
 
     /** Bytes copied; JMH divides by the measured time, giving bytes per second. */
     @State(Scope.Thread)
@@ -81,39 +97,56 @@ public class CopyBench {
 
     private GuestMemory guest;
     private Arena arena;
-    /** Guest address of the first source byte. */
-    private long src;
-    /** The same source bytes as a segment, for the copies that take one. */
-    private MemorySegment srcSegment;
-    /** The kernel buffer the bytes land in. */
+    /** Guest address of the copy's guest end. */
+    private long user;
+    /** The kernel end of the copy. */
+    private MemorySegment kernelSide;
+    private MemorySegment src;
     private MemorySegment dst;
 
     @Setup(Level.Trial)
     public void setUp() {
         GuestMemory.checkMisalign("srcMisalign", srcMisalign);
         GuestMemory.checkMisalign("dstMisalign", dstMisalign);
-        guest = GuestMemory.map((long) size + GuestMemory.MAX_MISALIGN + 1);
-        src = guest.address(srcMisalign);
-        srcSegment = guest.segment(srcMisalign, size);
-        arena = Arena.ofShared();
-        MemorySegment buffer = arena.allocate((long) size + GuestMemory.MAX_MISALIGN + 1, 64);
+        long span = (long) size + GuestMemory.MAX_MISALIGN + 1;
+        guest = GuestMemory.map(span);
+        // Confined: a shared arena makes every downcall that takes one of its segments acquire and
+        // release the arena with atomic operations, tens of ns that would swamp a small copy.
+        arena = Arena.ofConfined();
+        MemorySegment buffer = kernel == Kernel.NATIVE
+                ? arena.allocate(span, Posix.PAGE_SIZE)
+                : MemorySegment.ofArray(new byte[Math.toIntExact(span)]);
         buffer.fill((byte) 1);
-        dst = buffer.asSlice(dstMisalign, size);
+        boolean fromUser = direction == Direction.FROM_USER;
+        int guestOffset = fromUser ? srcMisalign : dstMisalign;
+        int kernelOffset = fromUser ? dstMisalign : srcMisalign;
+        user = guest.address(guestOffset);
+        kernelSide = buffer.asSlice(kernelOffset, size);
+        MemorySegment userSegment = guest.segment(guestOffset, size);
+        src = fromUser ? userSegment : kernelSide;
+        dst = fromUser ? kernelSide : userSegment;
 
         // Every form must copy exactly these bytes before its speed means anything.
+        MemorySegment expected = MemorySegment.ofArray(src.toArray(ValueLayout.JAVA_BYTE));
+        for (UserCopy.Form form : UserCopy.Form.values()) {
+            dst.fill((byte) 0);
+            GuestMemory.check(form.toString(), usercopy(form), expected, dst);
+        }
         dst.fill((byte) 0);
-        GuestMemory.check("flat", UserCopy.copyFromUser(UserCopy.Form.FLAT, dst, src), srcSegment, dst);
+        MemorySegment.copy(src, 0, dst, 0, size);
+        GuestMemory.check("MemorySegment.copy", 0, expected, dst);
         dst.fill((byte) 0);
-        GuestMemory.check("aligned", UserCopy.copyFromUser(UserCopy.Form.ALIGNED, dst, src), srcSegment, dst);
+        memcpy(new Bytes());
+        GuestMemory.check("memcpy", 0, expected, dst);
         dst.fill((byte) 0);
-        MemorySegment.copy(srcSegment, 0, dst, 0, size);
-        GuestMemory.check("MemorySegment.copy", 0, srcSegment, dst);
-        dst.fill((byte) 0);
-        libc_h.memcpy(dst, srcSegment, size);
-        GuestMemory.check("memcpy", 0, srcSegment, dst);
-        dst.fill((byte) 0);
-        libc_h.memcpy$critical(dst, srcSegment, size);
-        GuestMemory.check("memcpy (critical)", 0, srcSegment, dst);
+        memcpyCritical(new Bytes());
+        GuestMemory.check("memcpy (critical)", 0, expected, dst);
+    }
+
+    private long usercopy(UserCopy.Form form) {
+        return direction == Direction.FROM_USER
+                ? UserCopy.copyFromUser(form, kernelSide, user)
+                : UserCopy.copyToUser(form, user, kernelSide);
     }
 
     @TearDown(Level.Trial)
@@ -126,39 +159,48 @@ public class CopyBench {
     @Benchmark
     public long flat(Bytes counter) {
         counter.bytes += size;
-        return UserCopy.copyFromUser(UserCopy.Form.FLAT, dst, src);
+        return usercopy(UserCopy.Form.FLAT);
     }
 
     /** The aligned form: {@code rep movsb} to an 8-aligned destination, {@code rep movsq}, {@code rep movsb} tail. */
     @Benchmark
     public long aligned(Bytes counter) {
         counter.bytes += size;
-        return UserCopy.copyFromUser(UserCopy.Form.ALIGNED, dst, src);
+        return usercopy(UserCopy.Form.ALIGNED);
     }
 
-    /** Native to native {@link MemorySegment#copy}: no downcall, no fault fixup. */
+    /** The adaptive form: movs, an AVX2 loop or {@code rep movsb} by size and CPU. */
+    @Benchmark
+    public long adaptive(Bytes counter) {
+        counter.bytes += size;
+        return usercopy(UserCopy.Form.ADAPTIVE);
+    }
+
+    /** {@link MemorySegment#copy}: no downcall, no fault fixup. */
     @Benchmark
     public MemorySegment segmentCopy(Bytes counter) {
         counter.bytes += size;
-        MemorySegment.copy(srcSegment, 0, dst, 0, size);
+        MemorySegment.copy(src, 0, dst, 0, size);
         return dst;
     }
 
     /**
-     * glibc {@code memcpy} through a plain downcall. Returns the address
-     * rather than the segment {@code memcpy} returns, so that segment need not
-     * be allocated (the usercopy methods return a plain long too).
+     * glibc {@code memcpy} through a plain downcall (a critical one on a heap
+     * buffer). Returns the address rather than the segment {@code memcpy}
+     * returns, so that segment need not be allocated.
      */
     @Benchmark
     public long memcpy(Bytes counter) {
         counter.bytes += size;
-        return libc_h.memcpy(dst, srcSegment, size).address();
+        return kernel == Kernel.HEAP
+                ? libc_h.memcpy$critical(dst, src, size).address()
+                : libc_h.memcpy(dst, src, size).address();
     }
 
     /** glibc {@code memcpy} through a critical downcall, as usercopy makes up to 256 KiB. */
     @Benchmark
     public long memcpyCritical(Bytes counter) {
         counter.bytes += size;
-        return libc_h.memcpy$critical(dst, srcSegment, size).address();
+        return libc_h.memcpy$critical(dst, src, size).address();
     }
 }

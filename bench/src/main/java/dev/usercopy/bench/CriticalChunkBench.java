@@ -52,7 +52,7 @@ public class CriticalChunkBench {
 
     private static final int CHUNK = UserCopy.CRITICAL_CHUNK;
 
-    @Param({"FLAT", "ALIGNED"})
+    @Param({"FLAT", "ALIGNED", "ADAPTIVE"})
     public UserCopy.Form form;
 
     /** Offset of the source: from the page boundary (fromUser) or from the chunk's array index (toUser). */

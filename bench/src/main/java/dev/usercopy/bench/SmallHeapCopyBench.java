@@ -28,16 +28,20 @@ import org.openjdk.jmh.annotations.Warmup;
  * memory: the per-call overhead a syscall argument or a small struct pays.
  *
  * <ul>
- * <li>{@code fromUserFlat}, {@code fromUserAligned}, {@code toUserFlat},
- *     {@code toUserAligned}: {@link UserCopy} with a {@code byte[]}, one
- *     critical downcall that reads or writes the array in place.</li>
+ * <li>{@code fromUser<Form>}, {@code toUser<Form>} for the flat, aligned and
+ *     adaptive forms: {@link UserCopy} with a {@code byte[]}, one critical
+ *     downcall that reads or writes the array in place.</li>
  * <li>{@code segmentToHeap}, {@code segmentFromHeap}: {@link MemorySegment#copy}
  *     between the guest bytes and the array; no downcall and no fault
  *     protection: the floor a fallible copy is held against.</li>
  * <li>{@code bounceFromUser}, {@code bounceToUser}: what a copy costs without
- *     critical calls: a plain downcall of the aligned routine into (or out
+ *     critical calls: a plain downcall of the adaptive routine into (or out
  *     of) a native bounce buffer, plus a {@link MemorySegment#copy} between
  *     that buffer and the array.</li>
+ * <li>{@code criticalNative}, {@code plainNative}: the adaptive routine from
+ *     guest memory into a native buffer through the bindings directly, as a
+ *     critical and as a plain downcall: the call overhead alone, without
+ *     {@link UserCopy}'s checks.</li>
  * </ul>
  *
  * <p>Guest bytes start on a page boundary; the array copies start at index 0.
@@ -70,7 +74,9 @@ public class SmallHeapCopyBench {
         guest = GuestMemory.map(size);
         user = guest.address(0);
         userSegment = guest.segment(0, size);
-        arena = Arena.ofShared();
+        // Confined: a shared arena makes every downcall that takes one of its segments acquire and
+        // release the arena with atomic operations, tens of ns that would swamp a small copy.
+        arena = Arena.ofConfined();
         bounce = arena.allocate(size, 64);
         heap = new byte[size];
 
@@ -90,6 +96,10 @@ public class SmallHeapCopyBench {
         GuestMemory.check("segment from heap", 0, expected, userSegment);
         Arrays.fill(heap, (byte) 0);
         GuestMemory.check("bounce from user", bounceFromUser(), expected, heapSegment);
+        bounce.fill((byte) 0);
+        GuestMemory.check("critical native", criticalNative(), expected, bounce);
+        bounce.fill((byte) 0);
+        GuestMemory.check("plain native", plainNative(), expected, bounce);
         userSegment.fill((byte) 0);
         GuestMemory.check("bounce to user", bounceToUser(), expected, userSegment);
     }
@@ -111,6 +121,11 @@ public class SmallHeapCopyBench {
     }
 
     @Benchmark
+    public long fromUserAdaptive() {
+        return UserCopy.copyFromUser(UserCopy.Form.ADAPTIVE, heap, 0, user, size);
+    }
+
+    @Benchmark
     public long toUserFlat() {
         return UserCopy.copyToUser(UserCopy.Form.FLAT, user, heap, 0, size);
     }
@@ -118,6 +133,11 @@ public class SmallHeapCopyBench {
     @Benchmark
     public long toUserAligned() {
         return UserCopy.copyToUser(UserCopy.Form.ALIGNED, user, heap, 0, size);
+    }
+
+    @Benchmark
+    public long toUserAdaptive() {
+        return UserCopy.copyToUser(UserCopy.Form.ADAPTIVE, user, heap, 0, size);
     }
 
     /** Guest bytes into the array with {@link MemorySegment#copy}: no downcall, no fault protection. */
@@ -137,7 +157,7 @@ public class SmallHeapCopyBench {
     /** A plain (non-critical) downcall into a native bounce buffer, then into the array. */
     @Benchmark
     public long bounceFromUser() {
-        long left = usercopy_h.copy_from_user(bounce, user, size);
+        long left = usercopy_h.copy_from_user_adaptive(bounce, user, size);
         MemorySegment.copy(bounce, ValueLayout.JAVA_BYTE, 0, heap, 0, size);
         return left;
     }
@@ -146,6 +166,18 @@ public class SmallHeapCopyBench {
     @Benchmark
     public long bounceToUser() {
         MemorySegment.copy(heap, 0, bounce, ValueLayout.JAVA_BYTE, 0, size);
-        return usercopy_h.copy_to_user(user, bounce, size);
+        return usercopy_h.copy_to_user_adaptive(user, bounce, size);
+    }
+
+    /** The adaptive routine into a native buffer as a critical downcall, no UserCopy in between. */
+    @Benchmark
+    public long criticalNative() {
+        return usercopy_h.copy_from_user_adaptive$critical(bounce, user, size);
+    }
+
+    /** The same as a plain downcall: the difference is the thread-state transition. */
+    @Benchmark
+    public long plainNative() {
+        return usercopy_h.copy_from_user_adaptive(bounce, user, size);
     }
 }
