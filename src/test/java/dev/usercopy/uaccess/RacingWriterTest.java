@@ -28,14 +28,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class RacingWriterTest extends MmScenario {
     private static final int ROUNDS = 20_000;
 
-    /**
-     * Rewrites [at, at + a.length) with b, then a, then b... until stopped,
-     * 3 bytes at a time, so a reader often meets a half-rewritten character.
-     */
     /** The writer's rounds, and what stopped it if it failed; checked after it is joined. */
     private final java.util.concurrent.atomic.AtomicLong rounds = new java.util.concurrent.atomic.AtomicLong();
     private final java.util.concurrent.atomic.AtomicReference<Throwable> writerFailed = new java.util.concurrent.atomic.AtomicReference<>();
 
+    /**
+     * Rewrites [at, at + a.length) with b, then a, then b... until stopped,
+     * 3 bytes at a time, so a reader often meets a half-rewritten character.
+     */
     private Thread writer(AddressSpace as, long at, byte[] a, byte[] b, AtomicBoolean stop) {
         Thread t = new Thread(() -> {
             try {
