@@ -69,11 +69,13 @@ final class QuickBench {
             long address = src.address();
             progress.step("copy " + label + ": MemorySegment.copy");
             double base = bytesPerNs(size, () -> MemorySegment.copy(srcSeg, 0, dst, 0, size));
-            progress.step("copy " + label + ": flat and aligned");
+            progress.step("copy " + label + ": flat, aligned and adaptive");
             double flat = bytesPerNs(size, () -> check(UserCopy.copyFromUser(UserCopy.Form.FLAT, dst, address)));
             double aligned = bytesPerNs(size, () -> check(UserCopy.copyFromUser(UserCopy.Form.ALIGNED, dst, address)));
+            double adaptive = bytesPerNs(size, () -> check(UserCopy.copyFromUser(UserCopy.Form.ADAPTIVE, dst, address)));
             rows.add(new Row("copy_from_user " + label + ", flat (GB/s)", flat, "MemorySegment.copy", base, "GB/s", true));
             rows.add(new Row("copy_from_user " + label + ", aligned (GB/s)", aligned, "MemorySegment.copy", base, "GB/s", true));
+            rows.add(new Row("copy_from_user " + label + ", adaptive (GB/s)", adaptive, "MemorySegment.copy", base, "GB/s", true));
         }
     }
 
