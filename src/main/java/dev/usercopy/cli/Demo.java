@@ -1,26 +1,31 @@
 package dev.usercopy.cli;
 
+import java.io.IOException;
+import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.AddressSpace.PageState;
+import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.mm.MemoryManager.ForkMode;
 import dev.usercopy.mm.Profile;
 import dev.usercopy.mm.Prot;
-import dev.usercopy.uaccess.UserSlice;
-import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.FaultHandler;
+import dev.usercopy.uaccess.UserSlice;
 
 /**
  * A narrated tour of guest memory on real pages, each claim checked as it
@@ -68,7 +73,7 @@ final class Demo {
 
     private void demandPaging(MemoryManager mm) {
         r.section("demand-paging", "A lazy mapping and its demand faults (fault-around: 16 pages)");
-        String profile = mm.config().profile().name().toLowerCase(java.util.Locale.ROOT);
+        String profile = mm.config().profile().name().toLowerCase(Locale.ROOT);
         r.value("profile", profile);
         r.say("(safety profile of these sections: %s; --profile or -D%s chooses it)", profile, Profile.PROPERTY);
         try (AddressSpace as = mm.newAddressSpace()) {
@@ -270,12 +275,12 @@ final class Demo {
         for (int i = 0; i < content.length; i++) {
             content[i] = (byte) (i * 31 + 7 + (i >>> 12));
         }
-        java.nio.file.Path file;
+        Path file;
         try {
-            file = java.nio.file.Files.createTempFile("usercopy-demo", ".bin");
-            java.nio.file.Files.write(file, content);
-        } catch (java.io.IOException e) {
-            throw new java.io.UncheckedIOException("cannot write the demo's file", e);
+            file = Files.createTempFile("usercopy-demo", ".bin");
+            Files.write(file, content);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot write the demo's file", e);
         }
         try {
             for (Profile p : Profile.values()) {
@@ -286,8 +291,8 @@ final class Demo {
         }
     }
 
-    private void profile(Profile p, java.nio.file.Path file, byte[] content) {
-        String name = p.name().toLowerCase(java.util.Locale.ROOT);
+    private void profile(Profile p, Path file, byte[] content) {
+        String name = p.name().toLowerCase(Locale.ROOT);
         try (MemoryManager mm = new MemoryManager(config(ForkMode.SHARED_TABLES).withProfile(p));
                 AddressSpace as = mm.newAddressSpace()) {
             double usPerPage = 0;
@@ -442,7 +447,7 @@ final class Demo {
             }
             long ms = (System.nanoTime() - t0) / 1_000_000;
             for (RaceOutcome o : RaceOutcome.values()) {
-                r.value(o.name().toLowerCase(java.util.Locale.ROOT), counts[o.ordinal()]);
+                r.value(o.name().toLowerCase(Locale.ROOT), counts[o.ordinal()]);
             }
             r.value("rewrites", rewrites.get());
             r.say("in %d ms, against %d rewrites:", ms, rewrites.get());

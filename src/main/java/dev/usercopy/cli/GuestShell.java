@@ -12,6 +12,7 @@ import java.util.Map;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.Lend;
 import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.FaultHandler;
@@ -46,7 +47,7 @@ final class GuestShell implements AutoCloseable {
     private Result last = Result.NONE;
     private Long lastMmap;
     /** The lends made, in order (lend N is index N - 1); null once ended. */
-    private final List<dev.usercopy.mm.Lend> lends = new ArrayList<>();
+    private final List<Lend> lends = new ArrayList<>();
 
     GuestShell(MemoryManager.Config config) {
         this.mm = new MemoryManager(config);
@@ -190,7 +191,7 @@ final class GuestShell implements AutoCloseable {
                 if (borrower == as) {
                     throw new ScriptException("lend to '" + l.borrower() + "': that is the current space; lend to another one");
                 }
-                dev.usercopy.mm.Lend lend = as.lend(at(l.addr()), l.length(), borrower, l.writable());
+                Lend lend = as.lend(at(l.addr()), l.length(), borrower, l.writable());
                 lends.add(lend);
                 lastMmap = lend.address();
                 out.add(String.format("lend %d: [0x%x, +%d) of %s -> 0x%x in %s, %s; whole pages shared, partial ones copied",
@@ -205,7 +206,7 @@ final class GuestShell implements AutoCloseable {
                 if (id < 1 || id > lends.size() || lends.get(id - 1) == null) {
                     throw new ScriptException(u.id() == null ? "no lend to end" : "no open lend " + id);
                 }
-                dev.usercopy.mm.Lend lend = lends.set(id - 1, null);
+                Lend lend = lends.set(id - 1, null);
                 lend.close();
                 out.add("lend " + id + " ended" + (lend.writable() ? ": head and tail bytes copied back" : ""));
                 yield ok("unlend");

@@ -2,6 +2,7 @@ package dev.usercopy.cli;
 
 import java.io.PrintWriter;
 import java.util.Arrays;
+import java.util.Locale;
 import java.util.concurrent.Callable;
 
 import dev.usercopy.mm.ErrnoException;
@@ -38,7 +39,7 @@ public final class Main implements Callable<Integer> {
     @Option(names = "--profile", scope = ScopeType.INHERIT, paramLabel = "PROFILE",
             description = "Safety profile: fortress, performance or ludicrous (default: -D" + Profile.PROPERTY + ", else performance).")
     void profile(Profile profile) {
-        System.setProperty(Profile.PROPERTY, profile.name().toLowerCase(java.util.Locale.ROOT));
+        System.setProperty(Profile.PROPERTY, profile.name().toLowerCase(Locale.ROOT));
     }
 
     Main(Io io) {

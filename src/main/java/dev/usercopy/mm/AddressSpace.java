@@ -2,11 +2,11 @@ package dev.usercopy.mm;
 
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 
 import dev.usercopy.mm.Provider.Allocated;
@@ -1019,7 +1019,7 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     /** Adds the page caches this space's file grants use. */
-    void pageCachesInUse(java.util.Set<PageCache> used) {
+    void pageCachesInUse(Set<PageCache> used) {
         for (Grant g : grants.values()) {
             switch (g.provider()) {
                 case Allocated a when a.cowFile() != null -> used.add(a.cowFile().cache());

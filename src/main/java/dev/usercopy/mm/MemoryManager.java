@@ -7,9 +7,11 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
@@ -66,8 +68,8 @@ public final class MemoryManager implements AutoCloseable {
             if (profile == Profile.LUDICROUS && Long.bitCount(addressSpaceSize) != 1) {
                 throw new IllegalArgumentException("the Ludicrous profile needs a power-of-two address space size, not " + addressSpaceSize);
             }
-            java.util.Objects.requireNonNull(forkMode, "forkMode");
-            java.util.Objects.requireNonNull(profile, "profile");
+            Objects.requireNonNull(forkMode, "forkMode");
+            Objects.requireNonNull(profile, "profile");
         }
 
         public static Config defaults() {
@@ -289,7 +291,7 @@ public final class MemoryManager implements AutoCloseable {
      * file descriptor only for the files still mapped.
      */
     private void closeUnusedCaches() {
-        Set<PageCache> used = Collections.newSetFromMap(new java.util.IdentityHashMap<>());
+        Set<PageCache> used = Collections.newSetFromMap(new IdentityHashMap<>());
         for (AddressSpace s : List.copyOf(spaces)) {
             s.pageCachesInUse(used);
         }

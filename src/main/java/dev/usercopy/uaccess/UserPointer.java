@@ -131,7 +131,7 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
             throw new ErrnoException(Errno.EINVAL, address, count, "negative element count");
         }
         long length = bytes(count);
-        MemorySegment out = MemorySegment.ofArray(new long[(Faults.arrayLength(address, length) + 7) / 8]).asSlice(0, length);
+        MemorySegment out = kernelBuffer(address, length);
         if (length == 0) {
             return out;
         }
@@ -151,7 +151,7 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
      */
     public final MemorySegment getAsNullTerminated(long max) {
         byte[] bytes = nullTerminated(max, Errno.E2BIG);
-        MemorySegment out = kernelBuffer(bytes.length);
+        MemorySegment out = kernelBuffer(address, bytes.length);
         MemorySegment.copy(MemorySegment.ofArray(bytes), 0, out, 0, bytes.length);
         return out;
     }
@@ -231,9 +231,9 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         }
     }
 
-    /** A heap buffer of {@code length} bytes aligned to 8 (longs back it). */
-    static MemorySegment kernelBuffer(long length) {
-        int n = Faults.arrayLength(0, length);
+    /** A heap buffer of {@code length} bytes aligned to 8 (longs back it); EINVAL naming {@code address} if too long. */
+    static MemorySegment kernelBuffer(long address, long length) {
+        int n = Faults.arrayLength(address, length);
         return MemorySegment.ofArray(new long[(n + 7) / 8]).asSlice(0, n);
     }
 

@@ -60,14 +60,14 @@ public final class UserPtr extends UserPointer<UserPtr> {
 
     public void setInt(int value) {
         requireSize(4);
-        MemorySegment v = kernelBuffer(4);
+        MemorySegment v = kernelBuffer(address(), 4);
         v.set(ValueLayout.JAVA_INT, 0, value);
         set(v);
     }
 
     public void setLong(long value) {
         requireSize(8);
-        MemorySegment v = kernelBuffer(8);
+        MemorySegment v = kernelBuffer(address(), 8);
         v.set(ValueLayout.JAVA_LONG, 0, value);
         set(v);
     }

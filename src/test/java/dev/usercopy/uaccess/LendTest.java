@@ -13,7 +13,6 @@ import dev.usercopy.mm.MmScenario;
 import dev.usercopy.mm.Prot;
 import dev.usercopy.platform.Errno;
 
-import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 /** Lending a guest buffer to another address space (Redox's head/tail buffers): the borrower sees the buffer and nothing else. */
