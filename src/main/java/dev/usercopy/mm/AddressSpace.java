@@ -1349,4 +1349,109 @@ public final class AddressSpace implements AutoCloseable {
             mm.lock.unlock();
         }
     }
+
+    // ---------------------------------------------------------------- strnlen_user and the nofault copies
+
+    /**
+     * Linux's {@code strnlen_user}: the length of the NUL-terminated guest
+     * string at {@code from} INCLUDING the NUL, resolving demand faults as
+     * {@link #strncpyFromUser} does (it is built on it, a page at a time).
+     * Returns 0 when {@code count <= 0}, when {@code from} is outside user
+     * space, when a byte before the NUL cannot be read, or when the string
+     * runs to the end of user space; {@code count + 1} when there is no NUL
+     * among the first {@code count} bytes. (Linux's word-at-a-time loop can
+     * return any number above {@code count} there, so callers test
+     * {@code > count}; this is the smallest such number.) Every profile
+     * checks the range, as {@code strncpyFromUser} does.
+     */
+    public long strnlenUser(long from, long count) {
+        if (count <= 0 || from < 0 || from >= size()) {
+            return 0;
+        }
+        byte[] scratch = new byte[(int) PAGE];
+        long done = 0; // from + done stays inside user space: a copy past its end is -EFAULT first
+        while (done < count) {
+            long at = from + done;
+            int piece = (int) Math.min(count - done, PAGE - at % PAGE);
+            long got = strncpyFromUser(scratch, 0, at, piece);
+            if (got < 0) {
+                return 0;
+            }
+            if (got < piece) {
+                return done + got + 1;
+            }
+            done += piece;
+        }
+        return count + 1;
+    }
+
+    /**
+     * Linux's {@code copy_from_user_nofault}: copies {@code to.byteSize()}
+     * guest bytes at {@code from} only if they are all there now, for
+     * callers that may not fault (tracing, perf). One pass of the
+     * fault-fixup copy over the host mapping: a page that is not present
+     * (lazy, or unmapped) stops it, no demand fault is resolved and the
+     * machine's lock is never taken. Returns 0, or {@code -EFAULT} (the
+     * range is outside user space, or a byte could not be read); after
+     * {@code -EFAULT} the bytes before that byte may have arrived and the
+     * rest of {@code to} is unchanged, as in Linux.
+     */
+    public long copyFromUserNofault(MemorySegment to, long from) {
+        long n = to.byteSize();
+        if (!unchecked && !accessOk(from, n)) {
+            return -Errno.EFAULT.number();
+        }
+        long left = unchecked ? reservation.copyFromUserUnchecked(to, from) : reservation.copyFromUser(to, from);
+        return left == 0 ? 0 : -Errno.EFAULT.number();
+    }
+
+    public long copyFromUserNofault(byte[] to, int offset, long from, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, to.length);
+        return copyFromUserNofault(MemorySegment.ofArray(to).asSlice(offset, length), from);
+    }
+
+    /**
+     * Linux's {@code copy_to_user_nofault}: writes {@code from} at guest
+     * {@code to} through the host mapping as it is now. A page that is not
+     * present or not writable yet (a zeroed frame, copy-on-write, a clean
+     * shared file page) stops it: nothing is resolved, no lock is taken.
+     * Returns 0 or {@code -EFAULT}; a range outside user space writes
+     * nothing, otherwise the bytes before the failing one may be written.
+     */
+    public long copyToUserNofault(long to, MemorySegment from) {
+        long n = from.byteSize();
+        if (!unchecked && !accessOk(to, n)) {
+            return -Errno.EFAULT.number();
+        }
+        long left = unchecked ? reservation.copyToUserUnchecked(to, from) : reservation.copyToUser(to, from);
+        return left == 0 ? 0 : -Errno.EFAULT.number();
+    }
+
+    public long copyToUserNofault(long to, byte[] from, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, from.length);
+        return copyToUserNofault(to, MemorySegment.ofArray(from).asSlice(offset, length));
+    }
+
+    /**
+     * Linux's {@code strncpy_from_user_nofault}: one pass of
+     * {@code strncpy_from_user} over the host mapping as it is now, no fault
+     * resolved, no lock taken. Returns the length INCLUDING the NUL; when no
+     * NUL lies within {@code count} bytes, {@code count}, with the last byte
+     * of the buffer replaced by a NUL; 0 for {@code count} 0; {@code -EFAULT}
+     * when a byte before the NUL is not readable now or the string runs past
+     * the end of user space (checked in every profile, as
+     * {@link #strncpyFromUser}).
+     */
+    public long strncpyFromUserNofault(byte[] to, int offset, long from, int count) {
+        java.util.Objects.checkFromIndexSize(offset, count, to.length);
+        if (count == 0) {
+            return 0;
+        }
+        long got = reservation.strncpyFromUser(to, offset, from, count);
+        if (got >= count) {
+            to[offset + count - 1] = 0;
+            return count;
+        }
+        return got >= 0 ? got + 1 : got;
+    }
 }
