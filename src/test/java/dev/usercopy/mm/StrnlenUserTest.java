@@ -114,6 +114,8 @@ class StrnlenUserTest extends MmScenario {
         assertEquals(0, as.strnlenUser(at, -5));
         assertEquals(0, as.strnlenUser(at, Long.MIN_VALUE));
         assertEquals(0, as.strnlenUser(-1, 10));
+        assertEquals(0, as.strnlenUser(-1, 1L << 20));
+        assertEquals(0, as.strnlenUser(-PAGE - 1, Long.MAX_VALUE));
         assertEquals(0, as.strnlenUser(Long.MIN_VALUE, 10));
         assertEquals(0, as.strnlenUser(as.size(), 10));
         assertEquals(0, as.strnlenUser(at + as.size(), 10), "Ludicrous too: strnlen takes strncpy's checked path");
