@@ -71,12 +71,21 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
             throw new IllegalArgumentException(layout + " is not a struct or union");
         }
         MemoryLayout.PathElement path = MemoryLayout.PathElement.groupElement(name);
-        return make(address + group.byteOffset(path), group.select(path));
+        return make(offset(group.byteOffset(path)), group.select(path));
     }
 
     /** A pointer {@code index} elements of this layout on (C's {@code p + index}). */
     public final P element(long index) {
-        return make(address + bytes(index), layout);
+        return make(offset(bytes(index)), layout);
+    }
+
+    /** This address plus {@code bytes}; EFAULT naming this pointer where C's sum would wrap around. */
+    private long offset(long bytes) {
+        try {
+            return Math.addExact(address, bytes);
+        } catch (ArithmeticException e) {
+            throw new ErrnoException(Errno.EFAULT, address, bytes, "pointer plus " + bytes + " bytes wraps around");
+        }
     }
 
     /** {@code count} elements in bytes; EINVAL naming this pointer when that overflows. */
@@ -131,16 +140,12 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
             throw new ErrnoException(Errno.EINVAL, address, count, "negative element count");
         }
         long length = bytes(count);
-        MemorySegment out = kernelBuffer(address, length);
         if (length == 0) {
-            return out;
+            return kernelBuffer(address, 0);
         }
-        check(length, false);
-        long left = space.copyFromUser(out, address);
-        if (left != 0) {
-            throw Faults.efault(address, length, left, "read of " + count + " x " + layout);
-        }
-        return out;
+        Faults.arrayLength(address, length);
+        check(length, false); // the pointer before any allocation: a bad one costs nothing
+        return Faults.copyGrowing(space, address, length, "read of " + count + " x " + layout);
     }
 
     /**
@@ -233,8 +238,7 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
 
     /** A heap buffer of {@code length} bytes aligned to 8 (longs back it); EINVAL naming {@code address} if too long. */
     static MemorySegment kernelBuffer(long address, long length) {
-        int n = Faults.arrayLength(address, length);
-        return MemorySegment.ofArray(new long[(n + 7) / 8]).asSlice(0, n);
+        return Faults.kernelBuffer(Faults.arrayLength(address, length));
     }
 
     /** The value as a short, for a pointer to a 2-byte layout. */

@@ -1,6 +1,7 @@
 package dev.usercopy.uaccess;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
@@ -52,11 +53,13 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
         }
     }
 
-    /** The slice's bytes in a new array; EINVAL if longer than an array can be. */
+    /**
+     * The slice's bytes in a new array; EINVAL if longer than an array can
+     * be. The kernel buffer grows as bytes arrive, so a huge length over
+     * unmapped memory is EFAULT, not a huge allocation.
+     */
     default byte[] toByteArray() {
-        byte[] out = new byte[Faults.arrayLength(address(), length())];
-        copyToSlice(out);
-        return out;
+        return Faults.copyGrowing(space(), address(), length(), "copy from user").toArray(ValueLayout.JAVA_BYTE);
     }
 
     /** The first byte (EINVAL if the slice is empty). */
