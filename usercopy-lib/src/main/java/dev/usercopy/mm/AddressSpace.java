@@ -1,0 +1,611 @@
+package dev.usercopy.mm;
+
+import java.io.IOException;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.LongSupplier;
+
+import dev.usercopy.mm.Provider.Allocated;
+import dev.usercopy.mm.Provider.AllocatedShared;
+import dev.usercopy.mm.Provider.External;
+import dev.usercopy.mm.Provider.FmapBorrowed;
+import dev.usercopy.mm.Provider.PhysBorrowed;
+import dev.usercopy.uapi.Errno;
+import dev.usercopy.platform.Reservation;
+
+import static dev.usercopy.mm.PageTable.BORROWED;
+import static dev.usercopy.mm.PageTable.ZERO;
+
+/**
+ * A guest ("user") address space with Linux semantics: grants made by mmap,
+ * a page table filled on demand, copy-on-write after fork.
+ *
+ * <p>This class keeps the state, the lock discipline and the entry points;
+ * the work is in the rooms around it, each handed the {@link SpaceState} it
+ * needs: {@link UserGrants} (the grant tree), {@link PageFault} (the fault
+ * path), {@link HostSync} with its {@link HostMirror}s (the host views that
+ * follow the page table: the JVM's {@link Reservation}, and any a guest
+ * process attaches), {@link Mprotect}, {@link Madvise}, {@link Msync},
+ * {@link Fork}, {@link UserCopies} and {@link Inspection}.
+ *
+ * <p>A guest access the host refuses means "not present" or "not writable
+ * yet": the copy stops at that byte, {@link #resolve} fixes the page under
+ * the manager's lock (or says EFAULT), and the copy resumes there.
+ *
+ * <p>Lock order: the manager's lock, then nothing. Copies run unlocked;
+ * changes first take host access away, then free frames (so no copy can reach
+ * a frame after it is reused).
+ */
+public final class AddressSpace implements AutoCloseable {
+    /** Bytes of a guest page. */
+    public static final long PAGE = PageTable.PAGE;
+    /** The lowest guest address mmap hands out or accepts with MAP_FIXED (Linux's mmap_min_addr). */
+    public static final long MIN_ADDRESS = 0x10000;
+
+    private final MemoryManager mm;
+    private final SpaceState state;
+    private final JvmMirror jvm;
+    private final UserCopies copies;
+    private volatile boolean closed;
+
+    AddressSpace(MemoryManager mm) {
+        this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed), Reservation.reserve(mm.config.addressSpaceSize()));
+    }
+
+    private AddressSpace(MemoryManager mm, PageTable table, Reservation reservation) {
+        long pages = mm.config.addressSpaceSize() / PAGE;
+        this.mm = mm;
+        this.jvm = new JvmMirror(reservation, pages, mm);
+        this.state = SpaceState.create(mm, table, jvm, pages);
+        this.copies = new UserCopies(reservation, pages * PAGE, !mm.config.profile().checksAccess(), this::resolve);
+    }
+
+    /** Bytes of guest address space: valid addresses are [0, size()). */
+    public long size() {
+        return state.size();
+    }
+
+    // ---------------------------------------------------------------- mmap & co
+
+    /** Anonymous mmap. Returns the guest address. */
+    public long mmap(long addr, long length, int prot, int flags) {
+        return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, null, 0));
+    }
+
+    /**
+     * File mmap of a host file: MAP_SHARED reaches the file on {@link #msync};
+     * MAP_PRIVATE reads it into private frames. Pages wholly past the end of
+     * the file give EFAULT (Linux: SIGBUS).
+     */
+    public long mmapFile(long addr, long length, int prot, int flags, Path file, long offset) {
+        if (offset % PAGE != 0) { // the syscall checks this before anything else
+            throw new ErrnoException(Errno.EINVAL, addr, length, "file offset " + offset + " is not page-aligned");
+        }
+        return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, file, offset));
+    }
+
+    /** Maps device frames [baseFrame, ...) of the machine (PhysBorrowed): shared, never allocated or freed. */
+    public long mmapPhysical(long addr, long length, int prot, int flags, long baseFrame) {
+        long n = length <= 0 || length > size() ? 0 : (length + PAGE - 1) / PAGE;
+        // Written so that no sum can wrap: baseFrame + n could, and its frames would be another space's.
+        if (n == 0 || baseFrame < mm.deviceBase || baseFrame > mm.config.frames() || n > mm.config.frames() - baseFrame) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "frames [" + baseFrame + ", +" + n + ") are not device frames ["
+                    + mm.deviceBase + ", " + mm.config.frames() + ")");
+        }
+        return locked(addr, length, () -> Mmap.mapGrant(state, addr, length, prot, (flags & ~MapFlags.TYPE) | MapFlags.SHARED, () -> new PhysBorrowed(baseFrame)));
+    }
+
+    /** Maps {@code length} bytes of {@code lender}'s pages at {@code lenderAddr} here (External): shared both ways. */
+    public long mmapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr) {
+        return mapExternal(addr, length, prot, flags, lender, lenderAddr, true, false);
+    }
+
+    /** The whole pages of a {@link Lend}: writable only if the lend is, and not inherited by fork. */
+    long mapLent(long addr, long length, AddressSpace lender, long lenderAddr, boolean writable) {
+        int prot = Prot.READ | (writable ? Prot.WRITE : 0);
+        return mapExternal(addr, length, prot, MapFlags.SHARED | MapFlags.FIXED, lender, lenderAddr, writable, true);
+    }
+
+    private long mapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr, boolean mayWrite, boolean lent) {
+        if (lenderAddr % PAGE != 0 || lenderAddr < 0 || lenderAddr >= lender.size() || lender.mm != mm) {
+            throw new ErrnoException(Errno.EINVAL, lenderAddr, length, "lender address not page-aligned, outside the lender, or on another machine");
+        }
+        return locked(addr, length, () -> Mmap.mapGrant(state, addr, length, prot, (flags & ~MapFlags.TYPE) | MapFlags.SHARED,
+                () -> new External(lender, lenderAddr / PAGE, mayWrite, lent)));
+    }
+
+    /** Runs {@code op} under the manager's lock on an open space, then frees the frames it let go. */
+    private long locked(long addr, long length, LongSupplier op) {
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            return op.getAsLong();
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    public void munmap(long addr, long length) {
+        if (addr % PAGE != 0 || length <= 0 || addr < 0 || addr > size() - length) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "range is not page-aligned, empty, or outside the address space");
+        }
+        long from = addr / PAGE;
+        long to = (addr + length + PAGE - 1) / PAGE;
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            jvm.reserveUnmap(from, to);
+            state.unmap(from, to);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /** Linux's mprotect; see {@link Mprotect}: over a hole it changes the pages before it, then says ENOMEM. */
+    public void mprotect(long addr, long length, int prot) {
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            Mprotect.mprotect(state, addr, length, prot);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * MADV_DONTNEED; see {@link Madvise}: private pages are dropped (their
+     * frames freed), so the next read sees zeros, or the file; over holes the
+     * mapped parts are dropped, then ENOMEM.
+     */
+    public void madviseDontNeed(long addr, long length) {
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            Madvise.dontNeed(state, addr, length);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * msync(MS_SYNC); see {@link Msync}: writes the pages of shared file
+     * mappings in the range that were ever written, through any mapping,
+     * back to their files; over holes the mapped parts, then ENOMEM.
+     */
+    public void msync(long addr, long length) {
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            Msync.msync(state, addr, length);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    // ---------------------------------------------------------------- fork and close
+
+    /** A copy of this address space, copy-on-write; see {@link Fork}. */
+    public AddressSpace fork() {
+        mm.lock.lock();
+        try {
+            checkOpen(0, 0);
+            Fork.prepare(state);
+            // The child's host range before anything that takes references: its failure leaks nothing.
+            Reservation childRange = Reservation.reserve(size());
+            AddressSpace child = new AddressSpace(mm, Fork.childTable(state), childRange);
+            mm.registerFork(child);
+            try {
+                Fork.inherit(state, child.state);
+            } catch (ErrnoException e) {
+                child.close();
+                throw e;
+            }
+            return child;
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /** Unmaps everything and frees what only this address space held. Copies still running end with nothing copied. */
+    @Override
+    public void close() {
+        // Under the lock, so no fault resolution maps into the range once it is given back;
+        // copies in flight hold no lock, so waiting for them here cannot deadlock.
+        mm.lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            jvm.close();
+            state.grants().clear();
+            state.table().release();
+            mm.removed(this);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    private void checkOpen(long addr, long length) {
+        mm.checkOpen();
+        if (closed) {
+            throw new ErrnoException(Errno.EFAULT, addr, length, "address space is closed");
+        }
+    }
+
+    // ---------------------------------------------------------------- host mirrors
+
+    /**
+     * Adds a host view of this space's pages that must follow its page table
+     * (a guest process): it is told every page mapped now, then every change.
+     */
+    public void attach(HostMirror mirror) {
+        mm.lock.lock();
+        try {
+            checkOpen(0, 0);
+            state.host().attach(mirror);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** Stops telling {@code mirror} about changes. */
+    public void detach(HostMirror mirror) {
+        mm.lock.lock();
+        try {
+            state.host().detach(mirror);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** The host mappings (VMAs) over this address space's guest range, by the model the budget uses; the guard page is one more. */
+    public long vmas() {
+        return jvm.vmas();
+    }
+
+    /** The host mappings the kernel has over this address space's guest range (reads /proc/self/maps). */
+    public long hostVmasMeasured() {
+        return jvm.measured();
+    }
+
+    /** Adds the page caches this space's file grants use. */
+    void pageCachesInUse(Set<PageCache> used) {
+        for (Grant g : state.grants().values()) {
+            switch (g.provider()) {
+                case Allocated a when a.cowFile() != null -> used.add(a.cowFile().cache());
+                case FmapBorrowed f -> used.add(f.file().cache());
+                default -> { }
+            }
+        }
+    }
+
+    void countReferences(Map<Object, Boolean> leaves, Map<Long, Long> refs) {
+        state.table().countReferences(leaves, refs);
+    }
+
+    /** What the JVM's mirror maps at {@code page}: {frame, prot}, or null; for tests of other mirrors. */
+    long[] jvmMapping(long page) {
+        mm.lock.lock();
+        try {
+            HostMap.Run run = jvm.model().at(page);
+            return run == null ? null : new long[] {run.frameAt(page), run.prot()};
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** Throws if a host mapping maps another frame than the page table, or allows more than it; see {@link HostSync#check}. */
+    void checkHostMappings() {
+        state.host().check();
+    }
+
+    // ---------------------------------------------------------------- faults
+
+    /**
+     * Resolves a fault on guest byte {@code address}: makes its page present,
+     * or writable for a write. Returns false where the access is not allowed
+     * (EFAULT). Throws ENOMEM when no frame or host mapping is left.
+     */
+    public boolean resolve(long address, boolean write) {
+        if (address < 0 || address >= size()) {
+            return false;
+        }
+        mm.lock.lock();
+        try {
+            return !closed && state.faults().handle(address / PAGE, write);
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /** For a borrower's fault, under the lock: one of this space's frames, made present and shared; -1 for EFAULT. */
+    long lendFrame(long page, boolean write) {
+        return closed ? -1 : state.faults().lendFrame(page, write);
+    }
+
+    // ---------------------------------------------------------------- copies (see UserCopies)
+
+    /**
+     * Copies guest bytes at {@code from} into {@code to}, resolving demand
+     * faults on the way. Returns the bytes not copied: 0, or the count from
+     * the first byte the guest may not read (EFAULT); those last bytes of
+     * {@code to} are zeroed, as Linux's {@code copy_from_user} does, so a
+     * reused kernel buffer never hands old kernel bytes to a guest. A range
+     * that does not lie wholly inside user space copies nothing (Linux's
+     * {@code access_ok}).
+     *
+     * <p>Under {@link Profile#LUDICROUS} no range is checked: the guest
+     * address is taken modulo the address-space size, and a copy that would
+     * run past the end faults in the guard region instead.
+     */
+    public long copyFromUser(MemorySegment to, long from) {
+        return copies.copyFromUser(to, from);
+    }
+
+    public long copyFromUser(byte[] to, int offset, long from, int length) {
+        return copies.copyFromUser(to, offset, from, length);
+    }
+
+    /** {@link #copyFromUser(MemorySegment, long)} that leaves the bytes not copied as they were (Linux's {@code raw_copy_from_user}). */
+    public long rawCopyFromUser(MemorySegment to, long from) {
+        return copies.rawCopyFromUser(to, from);
+    }
+
+    public long rawCopyFromUser(byte[] to, int offset, long from, int length) {
+        return copies.rawCopyFromUser(to, offset, from, length);
+    }
+
+    /**
+     * Copies {@code from} to guest address {@code to}, resolving faults
+     * (including copy-on-write). Returns bytes not copied; a range not wholly
+     * inside user space copies nothing.
+     */
+    public long copyToUser(long to, MemorySegment from) {
+        return copies.copyToUser(to, from);
+    }
+
+    public long copyToUser(long to, byte[] from, int offset, int length) {
+        return copies.copyToUser(to, from, offset, length);
+    }
+
+    /** Zeroes guest bytes, resolving faults. Returns bytes not cleared; a range not wholly inside user space clears nothing. */
+    public long clearUser(long to, long length) {
+        return copies.clearUser(to, length);
+    }
+
+    /**
+     * strncpy_from_user with demand faults: a page at a time, so a fault
+     * names its page. Returns the length without the NUL, {@code count}, or
+     * -EFAULT.
+     */
+    public long strncpyFromUser(byte[] to, int offset, long from, int count) {
+        return copies.strncpyFromUser(to, offset, from, count);
+    }
+
+    /**
+     * Linux's {@code strnlen_user}: the length of the NUL-terminated guest
+     * string at {@code from} INCLUDING the NUL, resolving demand faults as
+     * {@link #strncpyFromUser} does (it is built on it, a page at a time).
+     * Returns 0 when {@code count <= 0}, when {@code from} is outside user
+     * space, when a byte before the NUL cannot be read, or when the string
+     * runs to the end of user space; {@code count + 1} when there is no NUL
+     * among the first {@code count} bytes. (Linux's word-at-a-time loop can
+     * return any number above {@code count} there, so callers test
+     * {@code > count}; this is the smallest such number.) Every profile
+     * checks the range, as {@code strncpyFromUser} does.
+     */
+    public long strnlenUser(long from, long count) {
+        return copies.strnlenUser(from, count);
+    }
+
+    /**
+     * Linux's {@code copy_from_user_nofault}: copies {@code to.byteSize()}
+     * guest bytes at {@code from} only if they are all there now, for
+     * callers that may not fault (tracing, perf). One pass of the
+     * fault-fixup copy over the host mapping: a page that is not present
+     * (lazy, or unmapped) stops it, no demand fault is resolved and the
+     * machine's lock is never taken. Returns 0, or {@code -EFAULT} (the
+     * range is outside user space, or a byte could not be read); after
+     * {@code -EFAULT} the bytes before that byte may have arrived and the
+     * rest of {@code to} is unchanged, as in Linux.
+     */
+    public long copyFromUserNofault(MemorySegment to, long from) {
+        return copies.copyFromUserNofault(to, from);
+    }
+
+    public long copyFromUserNofault(byte[] to, int offset, long from, int length) {
+        return copies.copyFromUserNofault(to, offset, from, length);
+    }
+
+    /**
+     * Linux's {@code copy_to_user_nofault}: writes {@code from} at guest
+     * {@code to} through the host mapping as it is now. A page that is not
+     * present or not writable yet (a zeroed frame, copy-on-write, a clean
+     * shared file page) stops it: nothing is resolved, no lock is taken.
+     * Returns 0 or {@code -EFAULT}; a range outside user space writes
+     * nothing, otherwise the bytes before the failing one may be written.
+     */
+    public long copyToUserNofault(long to, MemorySegment from) {
+        return copies.copyToUserNofault(to, from);
+    }
+
+    public long copyToUserNofault(long to, byte[] from, int offset, int length) {
+        return copies.copyToUserNofault(to, from, offset, length);
+    }
+
+    /**
+     * Linux's {@code strncpy_from_user_nofault}: one pass of
+     * {@code strncpy_from_user} over the host mapping as it is now, no fault
+     * resolved, no lock taken. Returns the length INCLUDING the NUL; when no
+     * NUL lies within {@code count} bytes, {@code count}, with the last byte
+     * of the buffer replaced by a NUL; 0 for {@code count} 0; {@code -EFAULT}
+     * when a byte before the NUL is not readable now or the string runs past
+     * the end of user space (checked in every profile, as
+     * {@link #strncpyFromUser}).
+     */
+    public long strncpyFromUserNofault(byte[] to, int offset, long from, int count) {
+        return copies.strncpyFromUserNofault(to, offset, from, count);
+    }
+
+    // ---------------------------------------------------------------- checks for user access
+
+    /** The safety profile of this address space's machine. */
+    public Profile profile() {
+        return mm.config.profile();
+    }
+
+    /**
+     * Whether {@code [addr, addr + length)} lies inside user space: no
+     * overflow, nothing negative, nothing past the end (Linux's
+     * {@code access_ok}). Length 0 is inside anywhere.
+     */
+    public boolean accessOk(long addr, long length) {
+        return copies.accessOk(addr, length);
+    }
+
+    /**
+     * Whether every page of {@code [addr, addr + length)} is granted for the
+     * access (axptr's {@code check_region}: a walk of the grants under the
+     * lock, no page touched). Says nothing about later: a racing munmap can
+     * take the range away before it is used, which the copies themselves
+     * report as EFAULT.
+     */
+    public boolean checkAccess(long addr, long length, boolean write) {
+        if (length == 0) {
+            return true;
+        }
+        if (!accessOk(addr, length)) {
+            return false;
+        }
+        long from = addr / PAGE;
+        long to = (addr + length + PAGE - 1) / PAGE;
+        mm.lock.lock();
+        try {
+            if (closed) {
+                return false;
+            }
+            for (long p = from; p < to; ) {
+                Grant g = state.grants().at(p);
+                if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : !Prot.readable(g.prot()))) {
+                    return false;
+                }
+                p = g.end();
+            }
+            return true;
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * Makes every page of {@code [addr, addr + length)} present, and writable
+     * for a write, now rather than at the first touch (axptr's
+     * {@code populate_area}). EFAULT naming the first page that may not be
+     * accessed, with the bytes before it populated; ENOMEM when frames or
+     * host mappings run out.
+     */
+    public void populate(long addr, long length, boolean write) {
+        if (length == 0) {
+            return;
+        }
+        if (!accessOk(addr, length)) {
+            throw new ErrnoException(Errno.EFAULT, addr, length, "range is outside user space [0, 0x" + Long.toHexString(size()) + ")");
+        }
+        long from = addr / PAGE;
+        long to = (addr + length + PAGE - 1) / PAGE;
+        mm.lock.lock();
+        try {
+            checkOpen(addr, length);
+            for (long p = from; p < to; p++) {
+                long done = Math.max(0, p * PAGE - addr);
+                boolean allowed;
+                try {
+                    allowed = state.faults().handle(p, write);
+                } catch (ErrnoException e) {
+                    throw new ErrnoException(e.errno(), addr, length, done, "populating guest page 0x" + Long.toHexString(p * PAGE) + ": " + e.reason());
+                }
+                if (!allowed) {
+                    throw new ErrnoException(Errno.EFAULT, addr, length, done,
+                            "guest page 0x" + Long.toHexString(p * PAGE) + " may not be " + (write ? "written" : "read"));
+                }
+            }
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * Lends the guest buffer {@code [addr, addr + length)} to
+     * {@code borrower}; see {@link Lend}. EFAULT unless this space grants the
+     * whole buffer for reading, and for writing when {@code writable}.
+     */
+    public Lend lend(long addr, long length, AddressSpace borrower, boolean writable) {
+        return Lend.create(this, addr, length, borrower, writable);
+    }
+
+
+    /** What backs one guest page now. */
+    public enum PageState { UNMAPPED, LAZY, ZEROED, PRIVATE, COW_SHARED, SHARED }
+
+    // ---------------------------------------------------------------- inspection (see Inspection)
+
+    /** The grants, in address order. */
+    public List<Grant> grants() {
+        mm.lock.lock();
+        try {
+            return state.grants().snapshot();
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    public PageState pageState(long address) {
+        mm.lock.lock();
+        try {
+            return Inspection.pageState(state, address);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * Reads the present page that holds {@code address} through the kernel's
+     * view of its frame, not through the guest mapping, into {@code dst}
+     * (one page): a check of guest memory that shares nothing with the copy
+     * path it checks. Returns false, {@code dst} untouched, when the page is
+     * not present (a lazy page reads as zeros; others fault).
+     */
+    public boolean peekPage(long address, byte[] dst) {
+        Objects.checkFromIndexSize(0, (int) PAGE, dst.length);
+        mm.lock.lock();
+        try {
+            return Inspection.peekPage(state, address, dst);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** The frame mapped at a guest page and its refcount, or null when not present; for tests and the demo. */
+    public long[] frameOf(long address) {
+        mm.lock.lock();
+        try {
+            return Inspection.frameOf(state, address);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+}

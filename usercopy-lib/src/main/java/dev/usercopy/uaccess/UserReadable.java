@@ -1,0 +1,146 @@
+package dev.usercopy.uaccess;
+
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+
+import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.uapi.Errno;
+
+/**
+ * The reads of a slice the syscall may read ({@link UserSliceRo},
+ * {@link UserSliceRw}). Each is one fallible copy into kernel memory the
+ * caller owns; a fault anywhere is EFAULT with the bytes copied before it
+ * in {@link ErrnoException#done()}. Numbers are little-endian (x86-64).
+ */
+public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
+    AddressSpace space();
+
+    long address();
+
+    long length();
+
+    /** Copies the slice into {@code dst}, which must be exactly as long (else EINVAL). */
+    default void copyToSlice(byte[] dst) {
+        if (dst.length != length()) {
+            throw new ErrnoException(Errno.EINVAL, address(), length(), "kernel buffer of " + dst.length + " bytes for a slice of " + length());
+        }
+        copyCommonBytesToSlice(dst);
+    }
+
+    /**
+     * Copies the first {@code min(length, dst.length)} bytes into
+     * {@code dst} and returns that count; EFAULT (with the bytes done) when a
+     * byte before it cannot be read.
+     */
+    default long copyCommonBytesToSlice(byte[] dst) {
+        int n = (int) Math.min(length(), dst.length);
+        long left = space().copyFromUser(dst, 0, address(), n);
+        if (left != 0) {
+            throw Faults.efault(address(), n, left, "copy from user");
+        }
+        return n;
+    }
+
+    /** Copies the slice into {@code dst}, which must be exactly as long (else EINVAL). */
+    default void copyToSegment(MemorySegment dst) {
+        if (dst.byteSize() != length()) {
+            throw new ErrnoException(Errno.EINVAL, address(), length(), "kernel segment of " + dst.byteSize() + " bytes for a slice of " + length());
+        }
+        long left = space().copyFromUser(dst, address());
+        if (left != 0) {
+            throw Faults.efault(address(), length(), left, "copy from user");
+        }
+    }
+
+    /**
+     * The slice's bytes in a new array; EINVAL if longer than an array can
+     * be. The kernel buffer grows as bytes arrive, so a huge length over
+     * unmapped memory is EFAULT, not a huge allocation.
+     */
+    default byte[] toByteArray() {
+        return Faults.copyGrowing(space(), address(), length(), "copy from user").toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /** The first byte (EINVAL if the slice is empty). */
+    default byte readU8() {
+        return Faults.readNumber(this, 1).get(0);
+    }
+
+    /** The first 2 bytes as an unsigned 16-bit number in a short (EINVAL if shorter). */
+    default short readU16() {
+        return Faults.readNumber(this, 2).getShort(0);
+    }
+
+    /** The first 4 bytes as an unsigned 32-bit number in an int (EINVAL if shorter). */
+    default int readU32() {
+        return Faults.readNumber(this, 4).getInt(0);
+    }
+
+    /** The first 8 bytes (EINVAL if shorter). */
+    default long readU64() {
+        return Faults.readNumber(this, 8).getLong(0);
+    }
+
+    /** A {@code usize} of x86-64: the first 8 bytes (EINVAL if shorter). */
+    default long readUsize() {
+        return readU64();
+    }
+
+    /** The slice as UTF-8 text: EILSEQ at the first malformed byte. */
+    default String copyToString() {
+        return Faults.utf8(toByteArray(), address(), length());
+    }
+
+    /**
+     * A NUL-terminated string at the slice's start, through
+     * {@code strncpy_from_user}: at most {@code min(length, max)} bytes, the
+     * NUL among them. ENAMETOOLONG when no NUL fits, EFAULT when a byte before
+     * the NUL cannot be read, EILSEQ when the bytes are not UTF-8.
+     */
+    default String readCString(int max) {
+        if (max < 0) {
+            throw new IllegalArgumentException("negative maximum " + max);
+        }
+        int count = (int) Math.min(length(), max);
+        byte[] buf = new byte[count];
+        long got = space().strncpyFromUser(buf, 0, address(), count);
+        if (got < 0) {
+            throw new ErrnoException(Errno.EFAULT, address(), count, "string runs into a byte the guest may not read");
+        }
+        if (got == count) {
+            throw new ErrnoException(Errno.ENAMETOOLONG, address(), count, "no NUL within " + count + " bytes");
+        }
+        return Faults.utf8(java.util.Arrays.copyOf(buf, (int) got), address(), got);
+    }
+
+    /**
+     * Linux's {@code check_zeroed_user}: whether every byte of the slice is
+     * zero (true for an empty slice). Reads in address order and stops at the
+     * first non-zero byte, so a page that cannot be read after it does not
+     * matter; EFAULT, with the zero bytes before it as done, when one before
+     * it cannot be read.
+     */
+    default boolean checkZeroed() {
+        return ExtensibleStruct.checkZeroed(space()::copyFromUser, address(), length());
+    }
+
+    /**
+     * Linux's {@code copy_struct_from_user}, with the slice as the guest's
+     * struct ({@code usize} its length) and {@code dst} the kernel's
+     * ({@code ksize} its length): a shorter guest struct is zero-extended;
+     * a longer one is E2BIG unless every byte past {@code ksize} is zero,
+     * which is checked first, as {@link #checkZeroed} does. EFAULT when a
+     * byte that decides the outcome cannot be read; then {@code dst} holds
+     * the common bytes before the fault and zeros after them. On E2BIG
+     * {@code dst} is untouched.
+     */
+    default void copyStructToSlice(byte[] dst) {
+        ExtensibleStruct.copy(space()::copyFromUser, MemorySegment.ofArray(dst), address(), length());
+    }
+
+    /** {@link #copyStructToSlice} into a segment the kernel owns. */
+    default void copyStructToSegment(MemorySegment dst) {
+        ExtensibleStruct.copy(space()::copyFromUser, dst, address(), length());
+    }
+}
