@@ -401,7 +401,9 @@ public final class AddressSpace implements AutoCloseable {
             long from = pageLimit(addr);
             long to = pageLimit(end);
             if (grows != 0) { // no grant grows: EINVAL once there is one to refuse
-                throw new ErrnoException(grantsIn(from, to).isEmpty() ? Errno.ENOMEM : Errno.EINVAL, addr, length,
+                // PROT_GROWSDOWN refuses any grant in the range; PROT_GROWSUP only one holding addr (a hole there is ENOMEM).
+                boolean found = grows == Prot.GROWSDOWN ? !grantsIn(from, to).isEmpty() : from < pages && grantAt(from) != null;
+                throw new ErrnoException(found ? Errno.EINVAL : Errno.ENOMEM, addr, length,
                         "PROT_GROWSDOWN/PROT_GROWSUP, and no mapping here grows");
             }
             if (from >= pages || grantAt(from) == null) {

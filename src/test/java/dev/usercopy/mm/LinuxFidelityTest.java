@@ -182,6 +182,11 @@ class LinuxFidelityTest extends MmScenario {
         assertErrno(Errno.ENOMEM, () -> as.mprotect(a, -PAGE, Prot.READ)); // "a range that wraps"
         assertErrno(Errno.ENOMEM, () -> as.mprotect(as.size(), PAGE, Prot.READ)); // "past user space nothing is mapped"
         assertErrno(Errno.EINVAL, () -> as.mprotect(a, PAGE, Prot.READ | Prot.GROWSDOWN)); // "no mapping grows"
+        // From a hole before the mapping: GROWSDOWN finds the mapping and refuses it, GROWSUP needs one at addr (host: 6.18).
+        assertErrno(Errno.EINVAL, () -> as.mprotect(a - 2 * PAGE, 4 * PAGE, Prot.READ | Prot.GROWSDOWN));
+        assertErrno(Errno.ENOMEM, () -> as.mprotect(a - 2 * PAGE, 4 * PAGE, Prot.READ | Prot.GROWSUP));
+        assertErrno(Errno.EINVAL, () -> as.mprotect(a, 2 * PAGE, Prot.READ | Prot.GROWSUP));
+        assertErrno(Errno.ENOMEM, () -> as.mprotect(a + 4 * PAGE, 2 * PAGE, Prot.READ | Prot.GROWSDOWN));
         as.mprotect(a, PAGE, Prot.READ | Prot.SEM);
         assertEquals(Prot.READ, as.grants().getFirst().prot());
 
