@@ -156,6 +156,10 @@ class LinuxFidelityTest extends MmScenario {
         // mmap ignores protection bits and flags it does not know.
         long b = as.mmap(0, PAGE, RW | 0x100, MapFlags.PRIVATE | 0x4000000 | MapFlags.NORESERVE | MapFlags.STACK);
         assertEquals(RW, as.grants().stream().filter(g -> g.start() * PAGE == b).findFirst().orElseThrow().prot());
+        // MAP_GROWSDOWN is ignored, except that shared anonymous memory refuses it, after the overlap (host: 6.18).
+        as.mmap(0, PAGE, RW, MapFlags.PRIVATE | MapFlags.GROWSDOWN);
+        assertErrno(Errno.EINVAL, () -> as.mmap(0, PAGE, RW, MapFlags.SHARED | MapFlags.GROWSDOWN));
+        assertErrno(Errno.EEXIST, () -> as.mmap(a, PAGE, RW, MapFlags.SHARED | MapFlags.GROWSDOWN | MapFlags.FIXED_NOREPLACE));
         // Anonymous memory has no MAP_SHARED_VALIDATE; a file mapping validates its flags with it.
         assertErrno(Errno.EINVAL, () -> as.mmap(0, PAGE, RW, MapFlags.SHARED_VALIDATE));
         Path f = dir.resolve("f");
