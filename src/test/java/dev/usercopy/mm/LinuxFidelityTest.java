@@ -20,6 +20,7 @@ import static dev.usercopy.platform.libc_h.PROT_WRITE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Where Linux defines what a memory call does, the address space does the
@@ -280,6 +281,22 @@ class LinuxFidelityTest extends MmScenario {
         assertEquals(List.of(), attacker.grants());
         assertArrayEquals(filled(64 * (int) PAGE, 0x5a), read(victim, v, 64 * (int) PAGE));
         check();
+    }
+
+    @Test
+    void noConfigOrPageTableEntryCanNameAFrameOutsideTheMachine() {
+        MemoryManager.Config c = small();
+        // Negative device frames would put the allocator's frames past the end of physical memory.
+        assertThrows(IllegalArgumentException.class, () -> new MemoryManager.Config(c.frames(), c.faultAround(), c.vmaBudget(),
+                c.addressSpaceSize(), -1, c.forkMode(), c.profile()));
+        assertThrows(IllegalArgumentException.class, () -> c.withVmaBudget(-1));
+        assertThrows(IllegalArgumentException.class, () -> c.withAddressSpaceSize(MemoryManager.MAX_ADDRESS_SPACE + PAGE));
+        assertEquals(MemoryManager.MAX_ADDRESS_SPACE, c.withAddressSpaceSize(MemoryManager.MAX_ADDRESS_SPACE).addressSpaceSize());
+        // An entry holds the frame it was given, or refuses it: never one whose high bits were shifted away.
+        for (long frame : new long[] {PageTable.MAX_FRAME + 1, 1L << 52, Long.MAX_VALUE, -1, Long.MIN_VALUE}) {
+            assertThrows(IllegalArgumentException.class, () -> PageTable.entry(frame, 0), "frame " + frame);
+        }
+        assertEquals(PageTable.MAX_FRAME, PageTable.frame(PageTable.entry(PageTable.MAX_FRAME, PageTable.ZERO)));
     }
 
     @Test
