@@ -245,6 +245,25 @@ class LinuxFidelityTest extends MmScenario {
         check();
     }
 
+    /** Past the end of user space nothing is mapped: the same as a hole at the end (host: a range past TASK_SIZE). */
+    @Test
+    void aRangeThatRunsPastUserSpaceDoesItsMappedPartThenIsEnomem() {
+        machine();
+        AddressSpace as = space();
+        long top = as.size() - PAGE;
+        as.mmap(top, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        writeByte(as, top, 5);
+        assertErrno(Errno.ENOMEM, () -> as.madviseDontNeed(top, 2 * PAGE));
+        assertEquals(0, readByte(as, top), "the mapped page was dropped");
+        assertErrno(Errno.ENOMEM, () -> as.msync(top, 2 * PAGE));
+        assertErrno(Errno.ENOMEM, () -> as.mprotect(top, 2 * PAGE, Prot.READ));
+        assertEquals(List.of(Prot.READ), as.grants().stream().map(Grant::prot).toList(), "the mapped page was changed");
+        as.madviseDontNeed(top, PAGE);
+        as.msync(top, PAGE);
+        as.mprotect(top, PAGE, RW);
+        check();
+    }
+
     @Test
     void mprotectStopsAtAFileThatMayNotBeWrittenHavingChangedWhatCameBefore() throws Exception {
         Path f = dir.resolve("ro");
