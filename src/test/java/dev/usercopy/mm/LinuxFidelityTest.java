@@ -228,6 +228,25 @@ class LinuxFidelityTest extends MmScenario {
         check();
     }
 
+    /** Linux's madvise_dontneed_free_valid_vma refuses VM_PFNMAP: EINVAL at once, after the mappings before it, holes or not. */
+    @Test
+    void madviseStopsAtDeviceFramesWithEinvalHavingDroppedWhatCameBefore() {
+        machine();
+        AddressSpace as = space();
+        long device = mm.config().frames() - mm.config().deviceFrames();
+        long a = as.mmap(BASE, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        as.mmapPhysical(a + 2 * PAGE, PAGE, RW, MapFlags.SHARED | MapFlags.FIXED, device);
+        as.mmap(a + 3 * PAGE, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        writeByte(as, a, 1);
+        writeByte(as, a + 2 * PAGE, 2);
+        writeByte(as, a + 3 * PAGE, 3);
+        assertErrno(Errno.EINVAL, () -> as.madviseDontNeed(a, 4 * PAGE));
+        assertEquals(0, readByte(as, a), "the mapping before the hole and the device was dropped");
+        assertEquals(2, readByte(as, a + 2 * PAGE), "device frames are never dropped");
+        assertEquals(3, readByte(as, a + 3 * PAGE), "the mapping after the device was not reached");
+        check();
+    }
+
     @Test
     void msyncWritesBackEveryMappedPartOfTheRangeThenIsEnomem() throws Exception {
         Path f = dir.resolve("g");
