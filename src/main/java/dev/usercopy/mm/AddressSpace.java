@@ -422,13 +422,15 @@ public final class AddressSpace implements AutoCloseable {
             long upTo = stop[0];
             // Pages of one grant may differ in what the host lets them do (copy-on-write, zeroed,
             // clean file pages), so the new protection can split mappings inside the range too.
-            mm.reserveVmas(costOf(from, upTo, newProt));
-            splitAt(from);
-            splitAt(upTo);
-            for (Grant g : List.copyOf(grants.subMap(from, true, upTo, false).values())) {
-                grants.put(g.start(), g.withProt(newProt));
+            if (upTo > from) { // refused at its first page, Linux changes nothing and splits nothing
+                mm.reserveVmas(costOf(from, upTo, newProt));
+                splitAt(from);
+                splitAt(upTo);
+                for (Grant g : List.copyOf(grants.subMap(from, true, upTo, false).values())) {
+                    grants.put(g.start(), g.withProt(newProt));
+                }
+                sync(from, upTo);
             }
-            sync(from, upTo);
             if (stop[1] >= 0) {
                 Errno errno = Errno.values()[(int) stop[1]];
                 throw new ErrnoException(errno, addr, length, "page 0x" + Long.toHexString(upTo * PAGE)
