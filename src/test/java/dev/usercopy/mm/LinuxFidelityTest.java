@@ -322,6 +322,22 @@ class LinuxFidelityTest extends MmScenario {
     }
 
     @Test
+    void aLenderAddressOutsideTheLenderIsRefused() {
+        machine();
+        AddressSpace lender = space();
+        long l = lender.mmap(BASE, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        AddressSpace as = space();
+        for (long at : new long[] {-PAGE, Long.MIN_VALUE, lender.size(), lender.size() + PAGE, Long.MAX_VALUE & -PAGE}) {
+            assertErrno(Errno.EINVAL, () -> as.mmapExternal(0, PAGE, Prot.READ, MapFlags.SHARED, lender, at));
+        }
+        assertEquals(List.of(), as.grants());
+        long b = as.mmapExternal(0, PAGE, RW, MapFlags.SHARED, lender, l);
+        writeByte(as, b, 4);
+        assertEquals(4, readByte(lender, l));
+        check();
+    }
+
+    @Test
     void noConfigOrPageTableEntryCanNameAFrameOutsideTheMachine() {
         MemoryManager.Config c = small();
         // Negative device frames would put the allocator's frames past the end of physical memory.
