@@ -1,13 +1,14 @@
 package dev.usercopy.arch;
 
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.lang.foreign.AddressLayout;
 import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 import java.lang.module.ModuleDescriptor;
+import java.lang.module.ModuleFinder;
+import java.lang.module.ModuleReference;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -29,7 +30,6 @@ import static com.tngtech.archunit.lang.syntax.ArchRuleDefinition.noClasses;
 import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
-import static org.junit.jupiter.api.Assertions.assertNotNull;
 
 /**
  * The library's shape, as Asterinas keeps all {@code unsafe} in OSTD: only
@@ -104,13 +104,15 @@ class ArchitectureTest {
                 .collect(Collectors.toSet()), "the library needs the JDK's java.base and nothing else");
     }
 
-    /** The tests run on the classpath, so the descriptor is read from the compiled module-info. */
+    /** The tests run on the classpath, so the descriptor is read where the library's classes are. */
     private static ModuleDescriptor moduleInfoOnDisk() {
-        try (InputStream in = AddressSpace.class.getResourceAsStream("/module-info.class")) {
-            assertNotNull(in, "module-info.class is not on the classpath");
-            return ModuleDescriptor.read(in);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        try {
+            Path classes = Path.of(AddressSpace.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+            Set<ModuleReference> found = ModuleFinder.of(classes).findAll();
+            assertEquals(1, found.size(), "modules in " + classes);
+            return found.iterator().next().descriptor();
+        } catch (URISyntaxException e) {
+            throw new IllegalStateException(e);
         }
     }
 
