@@ -39,17 +39,10 @@ final class MmOpGenerator implements MmOracleRun.OpSource {
         if (k < 28 || grants.isEmpty() && k < 60) {
             return mmap(run, space, grants);
         }
-        if (k < 38) {
-            return new MmOp.Munmap(space, start(run, grants), rangeLength(run, grants));
-        }
-        if (k < 48) {
-            return new MmOp.Mprotect(space, start(run, grants), rangeLength(run, grants), prot());
-        }
-        if (k < 54) {
-            return new MmOp.MadviseDontNeed(space, start(run, grants), rangeLength(run, grants));
-        }
         if (k < 59) {
-            return new MmOp.Msync(space, start(run, grants), rangeLength(run, grants));
+            long[] r = range(run, grants);
+            return k < 38 ? new MmOp.Munmap(space, r[0], r[1]) : k < 48 ? new MmOp.Mprotect(space, r[0], r[1], prot())
+                    : k < 54 ? new MmOp.MadviseDontNeed(space, r[0], r[1]) : new MmOp.Msync(space, r[0], r[1]);
         }
         if (k < 67) {
             return new MmOp.CopyFrom(space, copyAddress(run, grants), copyLength());
@@ -83,7 +76,7 @@ final class MmOpGenerator implements MmOracleRun.OpSource {
 
     private MmOp mmap(MmOracleRun run, int space, List<Grant> grants) {
         int type = rnd.nextInt(100);
-        int flags = type < 47 ? MapFlags.PRIVATE : type < 88 ? MapFlags.SHARED : type < 94 ? 0 : MapFlags.SHARED | MapFlags.PRIVATE;
+        int flags = type < 50 ? MapFlags.PRIVATE : type < 94 ? MapFlags.SHARED : type < 97 ? 0 : MapFlags.SHARED | MapFlags.PRIVATE;
         int place = rnd.nextInt(100);
         long addr;
         if (place < 40) {
@@ -174,6 +167,17 @@ final class MmOpGenerator implements MmOracleRun.OpSource {
         return (minPage + rnd.nextLong(sizePages - minPage)) * PAGE;
     }
 
+    /** The range of a munmap, mprotect, madvise or msync: half the time whole pages inside one mapping. */
+    private long[] range(MmOracleRun run, List<Grant> grants) {
+        if (!grants.isEmpty() && rnd.nextBoolean()) {
+            Grant g = grants.get(rnd.nextInt(grants.size()));
+            long first = g.start() + rnd.nextLong(g.pages());
+            long pages = 1 + rnd.nextLong(g.end() - first);
+            return new long[] {first * PAGE, pages * PAGE};
+        }
+        return new long[] {start(run, grants), rangeLength(run, grants)};
+    }
+
     /** Where munmap, mprotect, madvise and msync start. */
     private long start(MmOracleRun run, List<Grant> grants) {
         int k = rnd.nextInt(100);
@@ -214,7 +218,7 @@ final class MmOpGenerator implements MmOracleRun.OpSource {
         return k % 6 == 0 ? pages * PAGE - 1 - rnd.nextInt((int) PAGE - 1) : pages * PAGE;
     }
 
-    /** Near a mapping's edge (a page boundary, give or take 64 bytes), or near the end of the address space. */
+    /** Inside a mapping, near a mapping's edge (a page boundary, give or take 64 bytes), or near the end of the address space. */
     private long copyAddress(MmOracleRun run, List<Grant> grants) {
         int k = rnd.nextInt(100);
         if (k < 6) {
@@ -223,8 +227,11 @@ final class MmOpGenerator implements MmOracleRun.OpSource {
         if (k < 8) {
             return -rnd.nextInt(64) - 1;
         }
-        long base = point(run, grants);
-        return base + rnd.nextInt(129) - 64;
+        if (k < 50 && !grants.isEmpty()) {
+            Grant g = grants.get(rnd.nextInt(grants.size()));
+            return g.start() * PAGE + rnd.nextLong(g.pages() * PAGE); // anywhere inside a mapping
+        }
+        return point(run, grants) + rnd.nextInt(129) - 64;
     }
 
     private int copyLength() {

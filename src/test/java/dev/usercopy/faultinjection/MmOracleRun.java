@@ -54,6 +54,8 @@ final class MmOracleRun {
     static final int MADV_DONTNEED = 4;
     static final int MS_SYNC = 4;
     static final int FILES = 2;
+    /** -Dusercopy.mmoracle.trace=true: print every op and how it went. */
+    static final boolean TRACE = Boolean.getBoolean("usercopy.mmoracle.trace");
 
     /** Deliberate differences: the guest is not Linux here, on purpose. */
     enum Documented {
@@ -148,9 +150,17 @@ final class MmOracleRun {
     private final Path[] guestFiles = new Path[FILES];
     private final Path[] hostFiles = new Path[FILES];
     private final long[] fileSizes = new long[FILES];
+    private final byte[][] initialContent = new byte[FILES][];
     final List<Space> spaces = new ArrayList<>();
     private final List<Finding> findings = new ArrayList<>();
     private final List<String> outcomes = new ArrayList<>();
+    /**
+     * Whether the pages an op touched are scanned after every op (which finds
+     * a difference where it starts), or only where the results already
+     * differ and at the end (so pages stay lazy until the sequence touches
+     * them, as demand paging, fork and copy-on-write need to be tested).
+     */
+    private final boolean eager;
     private final boolean writeProbes;
     private Finding mismatch;
     private boolean diverged;
@@ -165,6 +175,7 @@ final class MmOracleRun {
         this.mm = mm;
         this.size = mm.config().addressSpaceSize();
         SplittableRandom rnd = new SplittableRandom(seed ^ 0x6A09E667F3BCC909L);
+        this.eager = rnd.nextInt(3) == 0;
         this.writeProbes = rnd.nextBoolean();
         try {
             for (int f = 0; f < FILES; f++) {
@@ -175,6 +186,7 @@ final class MmOracleRun {
                 byte[] content = new byte[(int) len];
                 rnd.nextBytes(content);
                 fileSizes[f] = len;
+                initialContent[f] = content;
                 guestFiles[f] = dir.resolve("seq" + serial + "-guest-" + f);
                 hostFiles[f] = dir.resolve("seq" + serial + "-host-" + f);
                 Files.write(guestFiles[f], content);
@@ -269,20 +281,30 @@ final class MmOracleRun {
     // ---------------------------------------------------------------- findings
 
     private void documented(Documented d, String detail, int op) {
+        trace(op, "documented " + d + ": " + detail);
         findings.add(new Finding(Finding.Kind.DOCUMENTED, d.name(), detail, op));
     }
 
     private void known(Known k, String detail, int op) {
+        trace(op, "known " + k + ": " + detail);
         findings.add(new Finding(Finding.Kind.KNOWN, k.name(), detail, op));
     }
 
     private void mismatch(String label, String detail, int op) {
+        trace(op, "MISMATCH " + label + ": " + detail);
         if (mismatch == null) {
             mismatch = new Finding(Finding.Kind.MISMATCH, label, detail, op);
         }
     }
 
+    private void trace(int op, String what) {
+        if (TRACE) {
+            System.out.println("[mm-oracle] #" + op + " " + what);
+        }
+    }
+
     private void outcome(MmOp op, String how) {
+        trace(-2, "space " + op.space() + ": " + op + ": " + how);
         outcomes.add(op.getClass().getSimpleName() + "\t" + how);
     }
 
@@ -346,7 +368,7 @@ final class MmOracleRun {
     private void status(Space s, MmOp op, int index, LongSupplier guestCall, int hostOp, long addr, long length, long arg) {
         // mprotect changes what can be written, which only a write shows.
         Range range = Range.of(addr, length, size, op instanceof MmOp.Mprotect || rndWrite(index));
-        s.host.send(hostOp, host.host(addr), length, arg, 0, 0, 0, new byte[0], hostScan(range)); // the host works meanwhile
+        s.host.send(hostOp, host.host(addr), length, arg, 0, 0, 0, new byte[0], eager ? hostScan(range) : MmOracleHost.Scan.NONE);
         long g = guest(guestCall);
         MmOracleHost.Answer a = s.host.receive();
         long h = a.result();
@@ -360,7 +382,9 @@ final class MmOracleRun {
             }
             known(knownHere, detail, index);
         }
-        PageDiff diff = compare(s, range, a.scan());
+        // ENOMEM from mprotect or madvise may have changed part of the range (holes), a difference may have too.
+        boolean suspect = g != h || g == -Errno.ENOMEM.number();
+        PageDiff diff = eager ? compare(s, range, a.scan()) : suspect ? scan(s, range) : null;
         if (diff != null) {
             boolean holes = g == h && g == -Errno.ENOMEM.number() && (op instanceof MmOp.Mprotect || op instanceof MmOp.MadviseDontNeed);
             if (holes) {
@@ -455,8 +479,8 @@ final class MmOracleRun {
             return Known.EXEC_ONLY;
         }
         if (d.what() == PageDiff.What.CONTENT) {
-            byte[] file = privateFilePage(s, d.addr());
-            if (file != null && Arrays.equals(file, d.hostPage())) {
+            FilePage file = privateFilePage(s, d.addr());
+            if (file != null && file.stale(d.guestPage(), d.hostPage())) {
                 return Known.PRIVATE_FILE_SNAPSHOT;
             }
         }
@@ -464,10 +488,24 @@ final class MmOracleRun {
     }
 
     /**
-     * The host file's bytes (Linux's page cache) for the guest page at
-     * {@code addr} when a private file mapping holds it, or null.
+     * For a guest page a private file mapping holds: that file page as
+     * Linux's page cache has it now, and as it was before the guest's
+     * mappings could have changed it (the guest's file as written back so
+     * far, or the file as the sequence began). Null for other pages.
      */
-    private byte[] privateFilePage(Space s, long addr) {
+    private record FilePage(byte[] linuxNow, byte[] guestFile, byte[] initial) {
+        /** Whether the guest's page (or byte {@code i} of it) is an older version of the file than Linux's. */
+        boolean stale(byte[] guestPage, byte[] linuxPage) {
+            return Arrays.equals(linuxPage, linuxNow) && (Arrays.equals(guestPage, guestFile) || Arrays.equals(guestPage, initial))
+                    && !Arrays.equals(guestPage, linuxPage);
+        }
+
+        boolean staleByte(int i, byte guestByte, byte linuxByte) {
+            return linuxByte == linuxNow[i] && (guestByte == guestFile[i] || guestByte == initial[i]) && guestByte != linuxByte;
+        }
+    }
+
+    private FilePage privateFilePage(Space s, long addr) {
         for (Grant g : s.guest.grants()) {
             if (g.start() <= addr / PAGE && addr / PAGE < g.end() && g.provider() instanceof Provider.Allocated a && a.cowFile() != null) {
                 int f = Arrays.asList(guestFiles).indexOf(a.cowFile().path());
@@ -475,16 +513,27 @@ final class MmOracleRun {
                     return null;
                 }
                 long at = a.cowFile().offset() + (addr / PAGE - g.start()) * PAGE;
-                byte[] page = new byte[(int) PAGE];
-                try (var ch = java.nio.channels.FileChannel.open(hostFiles[f])) {
-                    ch.read(java.nio.ByteBuffer.wrap(page), at);
-                } catch (IOException e) {
-                    throw new UncheckedIOException(e);
-                }
-                return page;
+                return new FilePage(readPage(hostFiles[f], at), readPage(guestFiles[f], at), slice(initialContent[f], at));
             }
         }
         return null;
+    }
+
+    private static byte[] readPage(Path file, long at) {
+        try {
+            return slice(Files.readAllBytes(file), at);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The page at {@code at}, zeros past the end. */
+    private static byte[] slice(byte[] content, long at) {
+        byte[] page = new byte[(int) PAGE];
+        if (at >= 0 && at < content.length) {
+            System.arraycopy(content, (int) at, page, 0, (int) Math.min(PAGE, content.length - at));
+        }
+        return page;
     }
 
     // ---------------------------------------------------------------- mmap
@@ -498,7 +547,7 @@ final class MmOracleRun {
         long scanPages = m.length() > 0 ? Math.min(size / PAGE, (m.length() + PAGE - 1) / PAGE) + 2 : 0;
         if (!low) { // the host works while the guest does
             s.host.send(OP_MMAP, hint, m.length(), m.prot(), hostFlags, m.file(), m.offset(), new byte[0],
-                    MmOracleHost.Scan.afterResult(scanPages, write));
+                    eager ? MmOracleHost.Scan.afterResult(scanPages, write) : MmOracleHost.Scan.NONE);
         }
         long g = guest(() -> m.file() < 0 ? s.guest.mmap(m.addr(), m.length(), m.prot(), m.flags())
                 : s.guest.mmapFile(m.addr(), m.length(), m.prot(), m.flags(), guestFiles[m.file()], m.offset()));
@@ -512,7 +561,7 @@ final class MmOracleRun {
             return;
         }
         // The host scanned from the page before its result: the same pages as the guest's range when the addresses agree.
-        Range range = g >= 0 ? Range.of(g, m.length(), size, write) : null;
+        Range range = g >= 0 && eager ? Range.of(g, m.length(), size, write) : null;
         MmOracleHost.Answer ha = s.host.receive();
         long h = ha.result();
         byte[] scanned = ha.scan();
@@ -707,8 +756,9 @@ final class MmOracleRun {
         byte[] got = Arrays.copyOfRange(buf, 8, 8 + (int) copied);
         if (!Arrays.equals(got, a.data())) {
             long at = c.addr() + Arrays.mismatch(got, a.data());
-            byte[] file = privateFilePage(s, at);
-            if (file != null && file[(int) (at % PAGE)] == a.data()[(int) (at - c.addr())]) {
+            FilePage file = privateFilePage(s, at);
+            int i = (int) (at - c.addr());
+            if (file != null && file.staleByte((int) (at % PAGE), got[i], a.data()[i])) {
                 known(Known.PRIVATE_FILE_SNAPSHOT, c + ": byte " + hex(at) + " differs, Linux's is the file's", index);
                 diverged = true;
                 return;
@@ -742,7 +792,7 @@ final class MmOracleRun {
         byte[] data = new byte[c.length()];
         new SplittableRandom(c.dataSeed()).nextBytes(data);
         Range range = Range.of(c.addr(), data.length, size, false);
-        s.host.send(OP_COPY_TO, host.host(c.addr()), 0, 0, 0, 0, 0, data, hostScan(range));
+        s.host.send(OP_COPY_TO, host.host(c.addr()), 0, 0, 0, 0, 0, data, eager ? hostScan(range) : MmOracleHost.Scan.NONE);
         long left = s.guest.copyToUser(c.addr(), data, 0, data.length);
         long copied = data.length - left;
         MmOracleHost.Answer a = s.host.receive();
@@ -754,7 +804,7 @@ final class MmOracleRun {
             return;
         }
         Range range = Range.of(c.addr(), c.length(), size, false);
-        s.host.send(OP_CLEAR, host.host(c.addr()), c.length(), 0, 0, 0, 0, new byte[0], hostScan(range));
+        s.host.send(OP_CLEAR, host.host(c.addr()), c.length(), 0, 0, 0, 0, new byte[0], eager ? hostScan(range) : MmOracleHost.Scan.NONE);
         long left = s.guest.clearUser(c.addr(), c.length());
         long copied = c.length() - left;
         MmOracleHost.Answer a = s.host.receive();
@@ -780,7 +830,7 @@ final class MmOracleRun {
             known(k, detail, index);
             knownHere = true;
         }
-        PageDiff diff = compare(s, range, a.scan());
+        PageDiff diff = eager ? compare(s, range, a.scan()) : knownHere ? scan(s, range) : null;
         if (diff != null) {
             if (knownHere) {
                 diverged = true;
@@ -836,7 +886,7 @@ final class MmOracleRun {
     // ---------------------------------------------------------------- scans
 
     /** The first page where the two sides differ: in what can be read, what it holds, or what can be written. */
-    record PageDiff(long addr, What what, long guest, long linux, boolean execOnly, byte[] hostPage, String grant) {
+    record PageDiff(long addr, What what, long guest, long linux, boolean execOnly, byte[] guestPage, byte[] hostPage, String grant) {
         enum What { READ, CONTENT, WRITE }
 
         @Override
@@ -910,7 +960,7 @@ final class MmOracleRun {
             if (what != null) {
                 long gv = what == PageDiff.What.READ ? gr : what == PageDiff.What.WRITE ? gw : Arrays.mismatch(gbuf, hbuf);
                 long hv = what == PageDiff.What.READ ? hr : what == PageDiff.What.WRITE ? hw : hbuf[(int) gv];
-                PageDiff d = new PageDiff(addr, what, gv, hv, anyExecOnly(s, addr, PAGE), hbuf, pageInfo(s, addr));
+                PageDiff d = new PageDiff(addr, what, gv, hv, anyExecOnly(s, addr, PAGE), gbuf.clone(), hbuf, pageInfo(s, addr));
                 if (!d.execOnly()) {
                     return d;
                 }
