@@ -45,14 +45,14 @@ import static org.junit.jupiter.api.Assertions.fail;
  * a count of 15: other counts are StrncpyFromUserTest's).
  *
  * <p>Properties: {@code usercopy.mmoracle.seed} (the run's seed, printed),
- * {@code usercopy.mmoracle.sequences} (default 3,000; the long mode is a big
+ * {@code usercopy.mmoracle.sequences} (default 2,000; the long mode is a big
  * number), {@code usercopy.mmoracle.strict=true} (known differences fail
  * too), {@code usercopy.mmoracle.shrinkSeconds} (default 60).
  */
 @ExtendWith(Summary.class)
 class MmOracleTest {
     static final long SEED = Long.getLong("usercopy.mmoracle.seed", System.nanoTime());
-    static final int SEQUENCES = Integer.getInteger("usercopy.mmoracle.sequences", 3_000);
+    static final int SEQUENCES = Integer.getInteger("usercopy.mmoracle.sequences", 2_000);
     static final boolean STRICT = Boolean.getBoolean("usercopy.mmoracle.strict");
     static final long SHRINK_NANOS = Long.getLong("usercopy.mmoracle.shrinkSeconds", 60) * 1_000_000_000L;
     /** The guest's address space: 128 pages, a power of two for the Ludicrous profile. */
@@ -64,7 +64,8 @@ class MmOracleTest {
      * listed, not failures. Remove an item when its fix lands, and the oracle
      * holds it from then on.
      */
-    static final Set<MmOracleRun.Known> PENDING = EnumSet.allOf(MmOracleRun.Known.class);
+    static final Set<MmOracleRun.Known> PENDING = EnumSet.of(MmOracleRun.Known.EXEC_ONLY, MmOracleRun.Known.ERRNO,
+            MmOracleRun.Known.HOLES, MmOracleRun.Known.PRIVATE_FILE_SNAPSHOT);
 
     @TempDir
     static Path dir;
