@@ -14,6 +14,7 @@ import java.util.function.LongSupplier;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.FileRef;
 import dev.usercopy.mm.Grant;
 import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.MemoryManager;
@@ -68,10 +69,11 @@ final class MmOracleRun {
                 + "is moved to the guest's address"),
         ADDRESS_SPACE_SIZE("the guest's address space is small (the test's 512 KiB; Linux's is 128 TiB): a mapping without "
                 + "MAP_FIXED that does not fit the guest (ENOMEM) fits on the host, and is undone there"),
-        EOF_TAIL("the bytes of a shared file mapping's last page past the end of the file, which POSIX leaves "
-                + "unspecified: the guest keeps what was written there while the page is mapped and drops it with the page; "
-                + "Linux keeps it while the page is cached, and its file system may zero it when it writes the page back "
-                + "(ext4 does at msync, tmpfs never). The sequence stops there"),
+        EOF_TAIL("the bytes of a file mapping's last page past the end of the file, which POSIX leaves unspecified: "
+                + "what a shared mapping writes there, the guest keeps while the page is mapped (a private mapping reads "
+                + "zeros there); Linux keeps it while the page is cached, shows it to private mappings too, and its file "
+                + "system may zero it when it writes the page back (ext4 does at msync, tmpfs never). The sequence stops "
+                + "there"),
         LUDICROUS_UNCHECKED("the Ludicrous profile skips access_ok: a copy whose range leaves user space reads or "
                 + "writes the guest's own memory modulo its size, where Linux refuses it (not run on either side)");
 
@@ -390,7 +392,8 @@ final class MmOracleRun {
         boolean suspect = g != h || g == -Errno.ENOMEM.number();
         PageDiff diff = eager ? compare(s, range, a.scan()) : suspect ? scan(s, range) : null;
         if (diff != null) {
-            boolean holes = g == h && g == -Errno.ENOMEM.number() && (op instanceof MmOp.Mprotect || op instanceof MmOp.MadviseDontNeed);
+            boolean holes = g == h && g == -Errno.ENOMEM.number() && (op instanceof MmOp.Mprotect || op instanceof MmOp.MadviseDontNeed)
+                    && !diff.execOnly();
             if (holes) {
                 known(Known.HOLES, op + ": " + diff, index);
                 diverged = true;
@@ -488,15 +491,17 @@ final class MmOracleRun {
     }
 
     /**
-     * Whether guest byte {@code addr} lies in a shared file mapping past the
-     * end of its file, with a zero on one side: written there on one, zeroed
-     * or never kept on the other.
+     * Whether guest byte {@code addr} lies in a file mapping past the end of
+     * its file, with a zero on one side: written there (through a shared
+     * mapping of the page) on one, zeroed or never kept on the other.
      */
     private boolean pastEof(Space s, long addr, byte guest, byte linux) {
         for (Grant g : s.guest.grants()) {
-            if (g.start() <= addr / PAGE && addr / PAGE < g.end() && g.provider() instanceof Provider.FmapBorrowed fb) {
-                int f = Arrays.asList(guestFiles).indexOf(fb.file().path());
-                long at = fb.file().offset() + (addr - g.start() * PAGE);
+            FileRef file = g.provider() instanceof Provider.FmapBorrowed fb ? fb.file()
+                    : g.provider() instanceof Provider.Allocated al ? al.cowFile() : null;
+            if (g.start() <= addr / PAGE && addr / PAGE < g.end() && file != null) {
+                int f = Arrays.asList(guestFiles).indexOf(file.path());
+                long at = file.offset() + (addr - g.start() * PAGE);
                 try {
                     return (guest == 0 || linux == 0) && f >= 0 && at >= Files.size(hostFiles[f]);
                 } catch (IOException e) {
@@ -959,7 +964,7 @@ final class MmOracleRun {
             String where = "page " + hex(addr) + (execOnly ? " [exec-only]" : "") + ": ";
             return where + switch (what) {
                 case READ -> "the guest reads " + guest + " bytes, Linux " + linux;
-                case CONTENT -> "byte " + guest + " is " + linux + " on Linux, not the guest's";
+                case CONTENT -> "byte " + guest + " is " + guestPage[(int) guest] + " in the guest, " + linux + " on Linux";
                 case WRITE -> "the guest writes " + guest + " bytes, Linux " + linux;
             } + " " + grant;
         }
