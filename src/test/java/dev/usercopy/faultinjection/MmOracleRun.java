@@ -68,7 +68,8 @@ final class MmOracleRun {
                 + "refuses MAP_FIXED there and passes over hints there, so the host is not asked, or its hinted mapping "
                 + "is moved to the guest's address"),
         ADDRESS_SPACE_SIZE("the guest's address space is small (the test's 512 KiB; Linux's is 128 TiB): a mapping without "
-                + "MAP_FIXED that does not fit the guest (ENOMEM) fits on the host, and is undone there"),
+                + "MAP_FIXED that does not fit the guest (ENOMEM) fits on the host, and is undone there, or fails there for a "
+                + "reason do_mmap checks only after it has found room (EOVERFLOW of the file offset, the mapping type)"),
         EOF_TAIL("the bytes of a file mapping's last page past the end of the file, which POSIX leaves unspecified: "
                 + "what a shared mapping writes there, the guest keeps while the page is mapped (a private mapping reads "
                 + "zeros there); Linux keeps it while the page is cached, shows it to private mappings too, and its file "
