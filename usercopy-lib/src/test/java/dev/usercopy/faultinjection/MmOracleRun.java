@@ -20,7 +20,7 @@ import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.mm.Prot;
 import dev.usercopy.mm.Provider;
-import dev.usercopy.platform.Errno;
+import dev.usercopy.uapi.Errno;
 
 import static dev.usercopy.faultinjection.MmOp.hex;
 import static dev.usercopy.faultinjection.MmOracleHost.OP_CLEAR;
