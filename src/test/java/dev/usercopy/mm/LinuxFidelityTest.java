@@ -104,6 +104,11 @@ class LinuxFidelityTest extends MmScenario {
         assertEquals(host, as.checkAccess(a, 1, false));
         as.mprotect(a, PAGE, Prot.READ | Prot.EXEC);
         assertEquals(0, as.copyFromUser(buf, 0, a + 8, 16));
+        // Linux makes a mapping execute-only for PROT_EXEC exactly: with another bit it stays readable.
+        as.mprotect(a, PAGE, Prot.EXEC | Prot.SEM);
+        assertEquals(0, as.copyFromUser(buf, 0, a + 8, 16));
+        long b = as.mmap(0, PAGE, Prot.EXEC | 0x100, MapFlags.PRIVATE);
+        assertEquals(0, as.copyFromUser(buf, 0, b, 16));
         check();
     }
 
