@@ -11,7 +11,7 @@ import static dev.usercopy.platform.libc_h.C_LONG;
 import static dev.usercopy.platform.libc_h.C_POINTER;
 
 /**
- * Bindings to libusercopy.so (native/usercopy.S) in jextract's shape.
+ * Bindings to libusercopy.so (native/*.S) in jextract's shape.
  *
  * <p>Guest ("user") addresses are passed as {@code uintptr_t} (a Java
  * {@code long}): the routines never dereference them outside the exception
