@@ -31,12 +31,12 @@ public final class ExtableEntry {
     }
 
     private static List<ExtableEntry> read() {
-        int size = Math.toIntExact(usercopy_h.usercopy_extable_size());
+        int size = Math.toIntExact(LibUsercopy.extableSize());
         List<ExtableEntry> entries = new ArrayList<>(size);
         for (int i = 0; i < size; i++) {
-            String name = Posix.segment(usercopy_h.usercopy_extable_entry(i, 2), Long.MAX_VALUE).getString(0);
+            String name = Posix.segment(LibUsercopy.extableEntry(i, 2), Long.MAX_VALUE).getString(0);
             entries.add(new ExtableEntry(i, name,
-                    usercopy_h.usercopy_extable_entry(i, 0), usercopy_h.usercopy_extable_entry(i, 1)));
+                    LibUsercopy.extableEntry(i, 0), LibUsercopy.extableEntry(i, 1)));
         }
         return Collections.unmodifiableList(entries);
     }
@@ -72,7 +72,7 @@ public final class ExtableEntry {
 
     /** How many faults this entry has fixed up since the library was loaded. */
     public long hits() {
-        return usercopy_h.usercopy_extable_hits(index);
+        return LibUsercopy.extableHits(index);
     }
 
     /** The position in the table. */

@@ -41,7 +41,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
  * with gcc and run; it prints one {@code expression=value} line per distinct C
  * expression. Macros are wrapped in {@code #ifdef}, so a name the headers do not
  * define fails its own check instead of the whole compile. Constants of
- * {@link libc_h} and {@link Errno} are found by reflection: a new one is
+ * {@link Posix} and {@link Errno} are found by reflection: a new one is
  * checked without touching this file.
  *
  * <p>A missing gcc fails the tests: a skipped check would hide a wrong offset.
@@ -136,25 +136,30 @@ class AbiTest {
     /** The offset of RIP in ucontext_t, as C computes it. */
     private static final String RIP_OFFSET = "offsetof(ucontext_t, uc_mcontext.gregs) + REG_RIP * sizeof(greg_t)";
 
-    /** Every public static final int or long of libc_h, by name. */
+    /** Every public static final int or long of Posix, by name (PAGE_SIZE, which C has as sysconf, under that name). */
     private static List<Check> libcConstantChecks() {
         List<Check> checks = new ArrayList<>();
-        for (Field f : libc_h.class.getDeclaredFields()) {
+        for (Field f : Posix.class.getDeclaredFields()) {
             int mod = f.getModifiers();
             if (!Modifier.isPublic(mod) || !Modifier.isStatic(mod) || !Modifier.isFinal(mod)) {
                 continue;
             }
             try {
                 if (f.getType() == int.class) {
-                    checks.add(Check.ofInt("libc_h." + f.getName(), f.getName(), f.getInt(null)));
+                    checks.add(Check.ofInt("Posix." + f.getName(), cName(f.getName()), f.getInt(null)));
                 } else if (f.getType() == long.class) {
-                    checks.add(Check.of("libc_h." + f.getName(), f.getName(), f.getLong(null)));
+                    checks.add(Check.of("Posix." + f.getName(), cName(f.getName()), f.getLong(null)));
                 }
             } catch (IllegalAccessException e) {
                 throw new AssertionError(e);
             }
         }
         return checks;
+    }
+
+    /** The C expression a Posix constant stands for: its own name, but for the page size, which C asks sysconf for. */
+    private static String cName(String javaName) {
+        return javaName.equals("PAGE_SIZE") ? "sysconf(_SC_PAGESIZE)" : javaName;
     }
 
     /** Every Errno constant: its number is the C macro of the same name. */
@@ -168,7 +173,7 @@ class AbiTest {
 
     /** The handler fault.S was assembled with: the RIP offset it rewrites. */
     private static List<Check> builtLibraryChecks() {
-        return List.of(Check.of("usercopy_h.usercopy_abi(0)", RIP_OFFSET, usercopy_h.usercopy_abi(0)));
+        return List.of(Check.of("LibUsercopy.abi(0)", RIP_OFFSET, LibUsercopy.abi(0)));
     }
 
     /**
@@ -228,7 +233,7 @@ class AbiTest {
     @TestFactory
     Stream<DynamicTest> libcConstants() throws Exception {
         List<Check> checks = libcConstantChecks();
-        assertFalse(checks.isEmpty(), "found no int/long constants in libc_h by reflection");
+        assertFalse(checks.isEmpty(), "found no int/long constants in Posix by reflection");
         return run(checks);
     }
 
@@ -250,7 +255,7 @@ class AbiTest {
     @TestFactory
     Stream<DynamicTest> exceptionTable() throws IOException {
         List<ExtableEntry> entries = ExtableEntry.all();
-        long size = usercopy_h.usercopy_extable_size();
+        long size = LibUsercopy.extableSize();
         List<DynamicTest> tests = new ArrayList<>();
         tests.add(dynamicTest("usercopy_extable_size() == the entries read at load",
                 () -> assertEquals(entries.size(), size)));
@@ -261,8 +266,8 @@ class AbiTest {
             assertEquals(written, read, "the labels of the uaccess lines in native/*.S and the table's names");
         }));
         tests.add(dynamicTest("one hit counter an entry: the last counts, the one past it does not exist", () -> {
-            assertTrue(usercopy_h.usercopy_extable_hits(size - 1) >= 0, "no counter for the last entry");
-            assertEquals(-1, usercopy_h.usercopy_extable_hits(size));
+            assertTrue(LibUsercopy.extableHits(size - 1) >= 0, "no counter for the last entry");
+            assertEquals(-1, LibUsercopy.extableHits(size));
         }));
         tests.add(dynamicTest("the library reserves one 8-byte hit counter for each 16-byte entry (readelf)", () -> {
             Map<String, Long> sections = sectionSizes();
@@ -270,9 +275,9 @@ class AbiTest {
             assertEquals(size * 8, sections.get("ex_hits"), "ex_hits's size in " + sections);
         }));
         tests.add(dynamicTest("usercopy_extable_entry out of range is 0", () -> {
-            assertEquals(0, usercopy_h.usercopy_extable_entry(size, 0));
-            assertEquals(0, usercopy_h.usercopy_extable_entry(-1, 0));
-            assertEquals(0, usercopy_h.usercopy_extable_entry(0, 3));
+            assertEquals(0, LibUsercopy.extableEntry(size, 0));
+            assertEquals(0, LibUsercopy.extableEntry(-1, 0));
+            assertEquals(0, LibUsercopy.extableEntry(0, 3));
         }));
         tests.add(dynamicTest("an unknown label is an error, not an entry",
                 () -> assertThrows(IllegalArgumentException.class, () -> ExtableEntry.named("usercopy_none"))));
@@ -284,7 +289,7 @@ class AbiTest {
         List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
         for (ExtableEntry entry : entries) {
             tests.add(dynamicTest("extable[" + entry.index() + "] " + entry.label(), () -> {
-                long label = usercopy_h.symbolAddress(entry.label());
+                long label = LibUsercopy.symbolAddress(entry.label());
                 assertNotEquals(0, label, "libusercopy.so exports no symbol " + entry.label());
                 long insn = entry.instruction();
                 assertEquals(hex(label), hex(insn),
