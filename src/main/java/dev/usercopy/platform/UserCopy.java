@@ -113,10 +113,20 @@ public final class UserCopy {
         }
 
         long call(boolean critical, MemorySegment kernel, long user, long n) {
+            return critical ? critical(kernel, user, n) : plain(kernel, user, n);
+        }
+
+        private long critical(MemorySegment kernel, long user, long n) {
             try {
-                return critical
-                        ? (long) this.critical.invokeExact(kernel, user, n)
-                        : (long) plain.invokeExact(kernel, user, n);
+                return (long) critical.invokeExact(kernel, user, n);
+            } catch (Throwable t) {
+                throw Posix.unreachable(t);
+            }
+        }
+
+        private long plain(MemorySegment kernel, long user, long n) {
+            try {
+                return (long) plain.invokeExact(kernel, user, n);
             } catch (Throwable t) {
                 throw Posix.unreachable(t);
             }
@@ -124,21 +134,28 @@ public final class UserCopy {
 
         /**
          * Copies all of {@code kernel}: one critical call up to
-         * {@link #CRITICAL_CHUNK}, one plain call above it from native memory,
-         * critical pieces of CRITICAL_CHUNK from the heap (a plain call cannot
-         * take a heap segment), stopping at the first piece that faults.
+         * {@link #CRITICAL_CHUNK}, the rest in {@link #copyLong}. Kept this
+         * small so that it inlines into every caller with its handle
+         * constant; then the heap segment around a {@code byte[]} is never
+         * allocated.
          */
         long copy(MemorySegment kernel, long user) {
             long n = kernel.byteSize();
-            if (n <= CRITICAL_CHUNK) {
-                return call(true, kernel, user, n);
-            }
+            return n <= CRITICAL_CHUNK ? critical(kernel, user, n) : copyLong(kernel, user, n);
+        }
+
+        /**
+         * More than CRITICAL_CHUNK: one plain call from native memory,
+         * critical pieces of CRITICAL_CHUNK from the heap (a plain call cannot
+         * take a heap segment), stopping at the first piece that faults.
+         */
+        private long copyLong(MemorySegment kernel, long user, long n) {
             if (kernel.isNative()) {
-                return call(false, kernel, user, n);
+                return plain(kernel, user, n);
             }
             for (long done = 0; done < n; done += CRITICAL_CHUNK) {
                 long chunk = Math.min(CRITICAL_CHUNK, n - done);
-                long left = call(true, kernel.asSlice(done, chunk), user + done, chunk);
+                long left = critical(kernel.asSlice(done, chunk), user + done, chunk);
                 if (left != 0) {
                     return n - done - chunk + left;
                 }
