@@ -113,6 +113,8 @@ public final class Posix {
             FunctionDescriptor.of(JAVA_INT, JAVA_INT, ADDRESS, ADDRESS), CAPTURE_ERRNO);
     private static final MethodHandle MH$sysconf = findFunction("sysconf",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT), CAPTURE_ERRNO);
+    private static final MethodHandle MH$write = findFunction("write",
+            FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_LONG), CAPTURE_ERRNO);
     private static final FunctionDescriptor MEMCPY = FunctionDescriptor.of(ADDRESS, ADDRESS, ADDRESS, JAVA_LONG);
     private static final MethodHandle MH$memcpy = findFunction("memcpy", MEMCPY);
     private static final MethodHandle MH$memcpy$critical = findFunction("memcpy", MEMCPY, Linker.Option.critical(true));
@@ -156,6 +158,18 @@ public final class Posix {
                     hex(addr) + ", " + length + ", prot=" + prot + ", flags=" + hex(flags) + ", fd=" + fd + ", offset=" + offset);
         }
         return result.address();
+    }
+
+    /** {@code write(fd, addr, count)}: the bytes written, or {@code -errno} (a probe's EFAULT is an answer, not a failure). */
+    public static long write(int fd, long addr, long count) {
+        MemorySegment state = CALL_STATE.get();
+        long r;
+        try {
+            r = (long) MH$write.invokeExact(state, fd, MemorySegment.ofAddress(addr), count);
+        } catch (Throwable t) {
+            throw unreachable(t);
+        }
+        return r < 0 ? -errno(state) : r;
     }
 
     public static void munmap(long addr, long length) {
