@@ -16,7 +16,7 @@ import dev.usercopy.platform.HostMapping;
 import dev.usercopy.platform.Posix;
 import dev.usercopy.platform.UserCopy;
 
-import static dev.usercopy.platform.libc_h.PROT_NONE;
+import static dev.usercopy.platform.Posix.PROT_NONE;
 
 /**
  * A quick look at the main numbers without JMH: each row against a

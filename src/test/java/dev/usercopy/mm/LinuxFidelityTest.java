@@ -13,10 +13,10 @@ import dev.usercopy.platform.HostKernel;
 import dev.usercopy.platform.KernelCopy;
 import dev.usercopy.platform.Posix;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

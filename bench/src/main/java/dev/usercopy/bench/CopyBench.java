@@ -2,7 +2,7 @@ package dev.usercopy.bench;
 
 import dev.usercopy.platform.Posix;
 import dev.usercopy.platform.UserCopy;
-import dev.usercopy.platform.libc_h;
+import dev.usercopy.platform.Posix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -193,14 +193,14 @@ public class CopyBench {
     public long memcpy(Bytes counter) {
         counter.bytes += size;
         return kernel == Kernel.HEAP
-                ? libc_h.memcpy$critical(dst, src, size).address()
-                : libc_h.memcpy(dst, src, size).address();
+                ? Posix.memcpyCritical(dst, src, size)
+                : Posix.memcpy(dst, src, size);
     }
 
     /** glibc {@code memcpy} through a critical downcall, as usercopy makes up to 256 KiB. */
     @Benchmark
     public long memcpyCritical(Bytes counter) {
         counter.bytes += size;
-        return libc_h.memcpy$critical(dst, src, size).address();
+        return Posix.memcpyCritical(dst, src, size);
     }
 }

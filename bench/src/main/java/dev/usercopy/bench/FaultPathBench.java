@@ -2,7 +2,7 @@ package dev.usercopy.bench;
 
 import dev.usercopy.platform.HostMapping;
 import dev.usercopy.platform.UserCopy;
-import dev.usercopy.platform.libc_h;
+import dev.usercopy.platform.Posix;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -61,7 +61,7 @@ public class FaultPathBench {
         long page = dev.usercopy.platform.Posix.PAGE_SIZE;
         mapping = HostMapping.anonymous(3 * page);
         mapping.segment().fill((byte) 7);
-        mapping.protect(2 * page, page, libc_h.PROT_NONE);
+        mapping.protect(2 * page, page, Posix.PROT_NONE);
         start = mapping.address() + 2 * page - before;
         // Confined: a shared arena makes every downcall that takes one of its segments acquire and
         // release the arena with atomic operations, tens of ns that would swamp a small copy.
