@@ -3,6 +3,8 @@ package dev.usercopy.cli;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.usercopy.cli.bench.QuickBench;
+import dev.usercopy.cli.guest.ScriptRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

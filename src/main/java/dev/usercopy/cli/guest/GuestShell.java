@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import dev.usercopy.mm.AddressSpace;
@@ -22,14 +23,14 @@ import dev.usercopy.platform.FaultHandler;
  * named address spaces (the first is {@code p0}), the current one, and the
  * result of the last statement for {@code expect} to check.
  */
-final class GuestShell implements AutoCloseable {
+public final class GuestShell implements AutoCloseable {
     static final long PAGE = AddressSpace.PAGE;
 
     /** How a statement came out. */
-    enum Status { OK, ERRNO, EXPECT_FAILED, QUIT }
+    public enum Status { OK, ERRNO, EXPECT_FAILED, QUIT }
 
     /** A statement's outcome and what it prints. {@code problem} is set for ERRNO and EXPECT_FAILED. */
-    record Step(Status status, List<String> output, String problem) {}
+    public record Step(Status status, List<String> output, String problem) {}
 
     /**
      * What the last statement that was not an {@code expect} produced.
@@ -49,7 +50,7 @@ final class GuestShell implements AutoCloseable {
     /** The lends made, in order (lend N is index N - 1); null once ended. */
     private final List<Lend> lends = new ArrayList<>();
 
-    GuestShell(MemoryManager.Config config) {
+    public GuestShell(MemoryManager.Config config) {
         this.mm = new MemoryManager(config);
         this.faultsAtStart = FaultHandler.stats();
         this.current = "p0";
@@ -57,23 +58,19 @@ final class GuestShell implements AutoCloseable {
     }
 
     /** The configuration the commands run with unless told otherwise: 256 MiB of frames, 4 GiB of address space. */
-    static MemoryManager.Config config(int faultAround) {
+    public static MemoryManager.Config config(int faultAround) {
         return MemoryManager.Config.defaults().withFrames(65536).withAddressSpaceSize(4L << 30).withFaultAround(faultAround);
     }
 
-    String current() {
+    public String current() {
         return current;
     }
 
-    AddressSpace space() {
+    public AddressSpace space() {
         return spaces.get(current);
     }
 
-    MemoryManager memoryManager() {
-        return mm;
-    }
-
-    String nameOf(AddressSpace space) {
+    public String nameOf(AddressSpace space) {
         for (Map.Entry<String, AddressSpace> e : spaces.entrySet()) {
             if (e.getValue() == space) {
                 return e.getKey();
@@ -82,7 +79,7 @@ final class GuestShell implements AutoCloseable {
         return "a closed address space";
     }
 
-    Step execute(Op op) {
+    public Step execute(Op op) {
         List<String> out = new ArrayList<>();
         if (op instanceof Op.Expect expect) {
             String problem = check(expect);
@@ -103,7 +100,7 @@ final class GuestShell implements AutoCloseable {
     }
 
     private static String verb(Op op) {
-        return op.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        return op.getClass().getSimpleName().toLowerCase(Locale.ROOT);
     }
 
     private Result ok(String verb) {
@@ -229,8 +226,8 @@ final class GuestShell implements AutoCloseable {
             case Op.Frame f -> {
                 long a = at(f.addr());
                 long[] fr = as.frameOf(a);
-                out.add(fr == null ? String.format("0x%x: no frame (%s)", a, as.pageState(a).name().toLowerCase(java.util.Locale.ROOT))
-                        : String.format("0x%x: frame %d, refcount %d, %s", a, fr[0], fr[1], as.pageState(a).name().toLowerCase(java.util.Locale.ROOT)));
+                out.add(fr == null ? String.format("0x%x: no frame (%s)", a, as.pageState(a).name().toLowerCase(Locale.ROOT))
+                        : String.format("0x%x: frame %d, refcount %d, %s", a, fr[0], fr[1], as.pageState(a).name().toLowerCase(Locale.ROOT)));
                 yield ok("frame");
             }
             case Op.Stats s -> {
@@ -263,7 +260,7 @@ final class GuestShell implements AutoCloseable {
         return new Result(verb, Errno.EFAULT, msg, 0, left, data);
     }
 
-    List<String> pages(Op.Pages p) {
+    public List<String> pages(Op.Pages p) {
         AddressSpace as = space();
         long from;
         long count;
@@ -372,10 +369,10 @@ final class GuestShell implements AutoCloseable {
     }
 
     private static String name(AddressSpace.PageState s) {
-        return s.name().toLowerCase(java.util.Locale.ROOT).replace("cow_shared", "cow");
+        return s.name().toLowerCase(Locale.ROOT).replace("cow_shared", "cow");
     }
 
-    static String helpText() {
+    public static String helpText() {
         try (InputStream in = GuestShell.class.getResourceAsStream("guest-language-help.txt")) {
             if (in == null) {
                 throw new IllegalStateException("guest-language-help.txt is missing from the jar");

@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.demo;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -15,6 +15,7 @@ import java.util.Locale;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
+import dev.usercopy.cli.guest.PageMap;
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.AddressSpace.PageState;
 import dev.usercopy.mm.ErrnoException;
@@ -34,23 +35,23 @@ import dev.usercopy.uaccess.UserSlice;
  * page, and a writer racing a string copy. The numbers it prints (faults,
  * frames, refcounts, times) are measured here, in this run.
  */
-final class Demo {
+public final class Demo {
     private static final long PAGE = AddressSpace.PAGE;
     /** A 16-page-aligned guest address, so fault-around windows are easy to name. */
     private static final long BASE = 0x100000;
     private static final int RW = Prot.READ | Prot.WRITE;
 
     /** Copies the racing-writer section makes; enough to see mixes on two cores, quick on one. */
-    static final int RACE_COPIES = 20_000;
+    public static final int RACE_COPIES = 20_000;
 
     private final Report r;
 
-    Demo(Report report) {
+    public Demo(Report report) {
         this.r = report;
     }
 
     /** Runs the tour; returns the number of claims that did not hold. */
-    int run() {
+    public int run() {
         FaultHandler.Stats before = FaultHandler.stats();
         r.title("usercopy demo: guest memory on real pages, inside this JVM; every claim is checked as it is made");
         try (MemoryManager mm = new MemoryManager(config(ForkMode.SHARED_TABLES))) {

@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.bench;
 
 import java.io.PrintStream;
 import java.lang.foreign.Arena;
@@ -24,7 +24,7 @@ import static dev.usercopy.platform.libc_h.PROT_NONE;
  * the best of a few rounds, on a shared machine: for a feel, not for
  * publishing (./usercopy bench runs the JMH suite for that).
  */
-final class QuickBench {
+public final class QuickBench {
     private static final long PAGE = AddressSpace.PAGE;
     /** How long one timed round of a copy loop runs. */
     private static final long ROUND_NS = 60_000_000;
@@ -34,7 +34,7 @@ final class QuickBench {
     /** Guest memory written before the fork row. */
     private static final long FORK_BYTES = 256L << 20;
 
-    record Row(String what, double ours, String baselineName, double baseline, String unit, boolean higherIsBetter) {
+    public record Row(String what, double ours, String baselineName, double baseline, String unit, boolean higherIsBetter) {
         /** How many times better ours is than the baseline (above 1: better). */
         double advantage() {
             return higherIsBetter ? ours / baseline : baseline / ours;
@@ -44,14 +44,14 @@ final class QuickBench {
     private final Progress progress;
     private final List<Row> rows = new ArrayList<>();
 
-    QuickBench(Progress progress) {
+    public QuickBench(Progress progress) {
         this.progress = progress;
     }
 
     /** The steps {@link #run} reports to the progress bar. */
-    static final int STEPS = 8;
+    public static final int STEPS = 8;
 
-    List<Row> run() {
+    public List<Row> run() {
         copyRows(64 << 10);
         copyRows(1 << 20);
         efaultRow();
@@ -207,7 +207,7 @@ final class QuickBench {
     }
 
     /** The results as a table. */
-    static void print(List<Row> rows, PrintStream out) {
+    public static void print(List<Row> rows, PrintStream out) {
         out.printf("%-50s %10s   %-34s %10s   %s%n", "what", "usercopy", "baseline (same run)", "", "usercopy vs baseline");
         for (Row r : rows) {
             double x = r.advantage() >= 1 ? r.advantage() : 1 / r.advantage();
@@ -222,14 +222,14 @@ final class QuickBench {
     }
 
     /** Where the steps are reported: a bar on a terminal, nothing otherwise. */
-    interface Progress {
+    public interface Progress {
         void step(String what);
 
         void done();
     }
 
     /** A one-line bar redrawn in place on stderr. */
-    static Progress bar(PrintStream err, int steps) {
+    public static Progress bar(PrintStream err, int steps) {
         return new Progress() {
             private int done;
 
@@ -250,7 +250,7 @@ final class QuickBench {
         };
     }
 
-    static Progress none() {
+    public static Progress none() {
         return new Progress() {
             @Override
             public void step(String what) {}
