@@ -67,6 +67,33 @@ class GuestLanguageTest {
         assertEquals(0, r.exit(), r::toString);
     }
 
+    /**
+     * read, write and clear go through UserSlice, as a syscall would: a range
+     * that runs past the end of user space is refused whole by access_ok
+     * (Linux's copy_to_user writes nothing then), where a bare
+     * AddressSpace copy would have written the bytes before the end.
+     */
+    @Test
+    void aCopyRunningPastTheEndOfUserSpaceIsRefusedWholeAsLinuxsAccessOkDoes() throws IOException {
+        Path p = script("""
+                mmap 0xfffff000 1p rw fixed
+                write 0xffffff00 "%s"
+                expect efault
+                expect left 300
+                clear 0xffffffff 2
+                expect efault
+                expect left 2
+                read 0xffffff00 256
+                expect ok
+                expect bytes "%s"
+                read 0xfffffff0 32
+                expect efault
+                expect left 32
+                """.formatted("w".repeat(300), "\\0".repeat(256)));
+        Cli r = Cli.run("run", p.toString());
+        assertEquals(0, r.exit(), r::toString);
+    }
+
     @Test
     void expectingTheWrongErrnoFails() throws IOException {
         Path p = script("munmap 0x100001 1p\nexpect efault\n");

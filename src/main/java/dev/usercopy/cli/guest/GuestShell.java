@@ -17,6 +17,7 @@ import dev.usercopy.mm.Lend;
 import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.platform.Errno;
 import dev.usercopy.platform.FaultHandler;
+import dev.usercopy.uaccess.UserSlice;
 
 /**
  * The machine a guest-language session runs on: one {@link MemoryManager},
@@ -130,22 +131,25 @@ public final class GuestShell implements AutoCloseable {
             }
             case Op.Write w -> {
                 long a = at(w.addr());
-                long left = as.copyToUser(a, w.data(), 0, w.data().length);
-                yield copied("write", a, w.data().length, left, null, out);
+                byte[] data = w.data();
+                long done = bytesDone(data.length, () -> UserSlice.wo(as, a, data.length).copyFromSlice(data));
+                yield copied("write", a, data.length, data.length - done, null, out);
             }
             case Op.Clear c -> {
                 long a = at(c.addr());
-                long left = as.clearUser(a, c.length());
-                yield copied("clear", a, c.length(), left, null, out);
+                long done = bytesDone(c.length(), () -> UserSlice.wo(as, a, c.length()).zero());
+                yield copied("clear", a, c.length(), c.length() - done, null, out);
             }
             case Op.Read r -> {
                 long a = at(r.addr());
                 byte[] buf = new byte[r.length()];
-                long left = as.copyFromUser(buf, 0, a, r.length());
-                byte[] got = Arrays.copyOf(buf, (int) (r.length() - left));
+                long done = bytesDone(r.length(), () -> UserSlice.ro(as, a, r.length()).copyToSlice(buf));
+                byte[] got = Arrays.copyOf(buf, (int) done);
                 out.addAll(Bytes.dump(a, got));
-                yield copied("read", a, r.length(), left, got, out);
+                yield copied("read", a, r.length(), r.length() - done, got, out);
             }
+            // readstr stays on strncpy_from_user itself: the language shows its count (MAX when no NUL fits, any
+            // bytes), where UserSlice.readCString answers ENAMETOOLONG or EILSEQ as a syscall would.
             case Op.ReadString r -> {
                 long a = at(r.addr());
                 byte[] buf = new byte[r.max()];
@@ -245,6 +249,23 @@ public final class GuestShell implements AutoCloseable {
             case Op.Quit q -> ok("quit");
             case Op.Expect e -> throw new IllegalStateException("expect is checked, not run");
         };
+    }
+
+    /**
+     * Runs a copy through {@link UserSlice}, as a syscall would, and returns
+     * the bytes it did: all of them, or the EFAULT's {@code done()} (0 when
+     * the range was refused before any byte moved: access_ok).
+     */
+    private static long bytesDone(long length, Runnable copy) {
+        try {
+            copy.run();
+            return length;
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EFAULT) {
+                throw e;
+            }
+            return e.done();
+        }
     }
 
     /** A copy's result: EFAULT with the exact count when it stopped short. */
