@@ -33,6 +33,9 @@ class DemoTest {
         assertTrue(r.out().contains("    0x00100000  " + "-".repeat(64) + "\n"), r::toString);
         assertTrue(r.out().contains("    0x00100000  " + "0".repeat(16) + "-".repeat(48) + "\n"), r::toString);
         assertTrue(r.out().contains("  ok  strncpy_from_user(max 256) returns -EFAULT: -14"), r::toString);
+        assertTrue(r.out().contains("  ok  copies with a byte that was neither the old nor the new byte at its place: 0\n"), r::toString);
+        assertTrue(r.out().matches("(?s).*\nfortress +file paging [\\d.]+ us/page \\[1\\.74], 64-byte UserSlice copy [\\d.]+ ns \\[26\\.9], .*"),
+                "each profile's times with the README's beside them\n" + r);
         assertTrue(r.out().matches("(?s).*\nall \\d+ claims held\n"), r::toString);
     }
 

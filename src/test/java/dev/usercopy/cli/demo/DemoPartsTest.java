@@ -1,19 +1,24 @@
 package dev.usercopy.cli.demo;
 
 import java.io.ByteArrayOutputStream;
+import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.List;
 
 import com.google.gson.JsonObject;
 import com.google.gson.JsonParser;
 import org.junit.jupiter.api.Test;
 
+import dev.usercopy.mm.Profile;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The demo's parts: how a report counts a claim that does not hold, how a raced string is classified, the JSON writer. */
+/** The demo's parts: how a report counts a claim that does not hold, how a raced string is classified, the JSON writer, the published figures. */
 class DemoPartsTest {
     @Test
     void aClaimThatDoesNotHoldIsPrintedAsFailedAndCounted() {
@@ -49,5 +54,27 @@ class DemoPartsTest {
         JsonObject o = JsonParser.parseString(s).getAsJsonObject();
         assertEquals("a\"b\\c\n\u0001", o.getAsJsonArray("k").get(0).getAsString());
         assertEquals(1.5, o.getAsJsonArray("k").get(1).getAsDouble());
+    }
+
+    /** The profiles section prints the README's JMH figures beside its own: they must be the README's. */
+    @Test
+    void theProfilesSectionsPublishedFiguresAreTheReadmes() throws IOException {
+        List<String> readme = Files.readAllLines(Path.of("README.md"));
+        List<String> paging = cells(readme, "| first read of a file page");
+        List<String> slice = cells(readme, "| `UserSlice` read of 64 B");
+        Profile[] order = {Profile.FORTRESS, Profile.PERFORMANCE, Profile.LUDICROUS};
+        for (int i = 0; i < order.length; i++) {
+            Demo.Published p = Demo.published(order[i]);
+            assertEquals(Double.parseDouble(paging.get(i).split(" ")[0]), p.filePageMicros(), order[i] + " file paging, README: " + paging);
+            assertEquals(Double.parseDouble(slice.get(i).split(" ")[0]), p.sliceCopyNanos(), order[i] + " 64-byte read, README: " + slice);
+        }
+    }
+
+    /** The Fortress, Performance and Ludicrous cells of the README table row that starts with {@code start}. */
+    private static List<String> cells(List<String> readme, String start) {
+        String row = readme.stream().filter(l -> l.startsWith(start)).findFirst()
+                .orElseThrow(() -> new AssertionError("README has no row starting " + start));
+        String[] c = row.split("\\|");
+        return List.of(c[2].strip(), c[3].strip(), c[4].strip());
     }
 }
