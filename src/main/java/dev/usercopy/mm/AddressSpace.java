@@ -86,7 +86,7 @@ public final class AddressSpace implements AutoCloseable {
      * the file give EFAULT (Linux: SIGBUS).
      */
     public long mmapFile(long addr, long length, int prot, int flags, Path file, long offset) {
-        if (offset < 0 || offset % PAGE != 0) {
+        if (offset % PAGE != 0) { // the syscall checks this before anything else
             throw new ErrnoException(Errno.EINVAL, addr, length, "file offset " + offset + " is not page-aligned");
         }
         return map(addr, length, prot, flags, file, offset);
@@ -94,12 +94,13 @@ public final class AddressSpace implements AutoCloseable {
 
     /** Maps device frames [baseFrame, ...) of the machine (PhysBorrowed): shared, never allocated or freed. */
     public long mmapPhysical(long addr, long length, int prot, int flags, long baseFrame) {
-        long n = pagesOf(addr, length);
-        if (baseFrame < mm.deviceBase || baseFrame + n > mm.config.frames()) {
+        long n = length <= 0 || length > size() ? 0 : pageCount(length);
+        // Written so that no sum can wrap: baseFrame + n could, and its frames would be another space's.
+        if (n == 0 || baseFrame < mm.deviceBase || baseFrame > mm.config.frames() || n > mm.config.frames() - baseFrame) {
             throw new ErrnoException(Errno.EINVAL, addr, length, "frames [" + baseFrame + ", +" + n + ") are not device frames ["
                     + mm.deviceBase + ", " + mm.config.frames() + ")");
         }
-        return mapGrant(addr, length, prot, (flags | MapFlags.SHARED) & ~MapFlags.PRIVATE, new PhysBorrowed(baseFrame));
+        return mapGrant(addr, length, prot, (flags & ~MapFlags.TYPE) | MapFlags.SHARED, () -> new PhysBorrowed(baseFrame));
     }
 
     /** Maps {@code length} bytes of {@code lender}'s pages at {@code lenderAddr} here (External): shared both ways. */
@@ -114,88 +115,117 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     private long mapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr, boolean mayWrite, boolean lent) {
-        if (lenderAddr % PAGE != 0 || lender.mm != mm) {
-            throw new ErrnoException(Errno.EINVAL, lenderAddr, length, "lender address not page-aligned or on another machine");
+        if (lenderAddr % PAGE != 0 || lenderAddr < 0 || lenderAddr >= lender.size() || lender.mm != mm) {
+            throw new ErrnoException(Errno.EINVAL, lenderAddr, length, "lender address not page-aligned, outside the lender, or on another machine");
         }
-        return mapGrant(addr, length, prot, (flags | MapFlags.SHARED) & ~MapFlags.PRIVATE, new External(lender, lenderAddr / PAGE, mayWrite, lent));
+        return mapGrant(addr, length, prot, (flags & ~MapFlags.TYPE) | MapFlags.SHARED,
+                () -> new External(lender, lenderAddr / PAGE, mayWrite, lent));
     }
 
     private long map(long addr, long length, int prot, int flags, Path file, long offset) {
-        boolean shared = (flags & MapFlags.SHARED) != 0;
-        if (shared == ((flags & MapFlags.PRIVATE) != 0)) {
-            throw new ErrnoException(Errno.EINVAL, addr, length, "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
-        }
         // Under the lock from opening the file's cache to installing the grant: unused caches
         // are closed under it, and this one is unused until its grant exists.
         mm.lock.lock();
         try {
-            Provider provider;
             if (file == null) {
-                provider = shared ? new AllocatedShared() : Allocated.ANONYMOUS;
-            } else {
-                FileRef ref;
-                try {
-                    ref = new FileRef(mm.cache(file), offset);
-                } catch (IOException e) {
-                    // The JDK reports the open's errno only in its message.
-                    Errno errno = String.valueOf(e.getMessage()).contains("Too many open files") ? Errno.EMFILE
-                            : e instanceof java.nio.file.NoSuchFileException ? Errno.ENOENT : Errno.EACCES;
-                    throw new ErrnoException(errno, addr, length, "cannot open " + file + ": " + e.getMessage());
-                }
-                if (shared && (prot & Prot.WRITE) != 0 && !java.nio.file.Files.isWritable(file)) {
-                    throw new ErrnoException(Errno.EACCES, addr, length, file + " is not writable for a shared writable mapping");
-                }
-                provider = shared ? new FmapBorrowed(ref) : new Allocated(ref);
+                return mapGrant(addr, length, prot, flags, () -> switch (flags & MapFlags.TYPE) {
+                    case MapFlags.SHARED -> new AllocatedShared();
+                    case MapFlags.PRIVATE -> Allocated.ANONYMOUS;
+                    default -> throw new ErrnoException(Errno.EINVAL, addr, length,
+                            "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
+                });
             }
-            return mapGrant(addr, length, prot, flags, provider);
+            FileRef ref = open(file, offset, addr, length); // Linux: the fd is looked up first
+            return mapGrant(addr, length, prot, flags, () -> fileProvider(ref, addr, length, prot, flags));
         } finally {
             mm.lock.unlock();
         }
     }
 
-    private long pagesOf(long addr, long length) {
-        if (length <= 0) {
-            throw new ErrnoException(Errno.EINVAL, addr, length, "length " + length + " is not positive");
+    private FileRef open(Path file, long offset, long addr, long length) {
+        try {
+            return new FileRef(mm.cache(file), offset);
+        } catch (IOException e) {
+            // The JDK reports the open's errno only in its message.
+            Errno errno = String.valueOf(e.getMessage()).contains("Too many open files") ? Errno.EMFILE
+                    : e instanceof java.nio.file.NoSuchFileException ? Errno.ENOENT : Errno.EACCES;
+            throw new ErrnoException(errno, addr, length, "cannot open " + file + ": " + e.getMessage());
         }
-        if (length > size()) {
-            throw new ErrnoException(Errno.ENOMEM, addr, length, "length is more than the address space (0x" + Long.toHexString(size()) + ")");
+    }
+
+    /** The provider of a file mapping, with do_mmap's checks in its order: the offset's range, the type, the file's mode. */
+    private Provider fileProvider(FileRef ref, long addr, long length, int prot, int flags) {
+        // file_mmap_ok: the mapping must end at or below the largest file offset (signed 64-bit).
+        if (ref.offset() < 0 || pageCount(length) * PAGE > Long.MAX_VALUE - ref.offset()) {
+            throw new ErrnoException(Errno.EOVERFLOW, addr, length, "file offset " + Long.toUnsignedString(ref.offset())
+                    + " plus the length passes the largest file offset");
         }
+        boolean shared = switch (flags & MapFlags.TYPE) {
+            case MapFlags.SHARED -> true;
+            case MapFlags.SHARED_VALIDATE -> {
+                if ((flags & ~MapFlags.LEGACY) != 0) {
+                    throw new ErrnoException(Errno.EOPNOTSUPP, addr, length, "MAP_SHARED_VALIDATE with flags 0x"
+                            + Integer.toHexString(flags & ~MapFlags.LEGACY) + " it does not know");
+                }
+                yield true;
+            }
+            case MapFlags.PRIVATE -> false;
+            default -> throw new ErrnoException(Errno.EINVAL, addr, length,
+                    "flags 0x" + Integer.toHexString(flags) + " have no mapping type (MAP_SHARED, MAP_PRIVATE or MAP_SHARED_VALIDATE)");
+        };
+        if (shared && (prot & Prot.WRITE) != 0 && !java.nio.file.Files.isWritable(ref.path())) {
+            throw new ErrnoException(Errno.EACCES, addr, length, ref.path() + " is not writable for a shared writable mapping");
+        }
+        return shared ? new FmapBorrowed(ref) : new Allocated(ref);
+    }
+
+    /** Pages of a length known to be in 1..size(). */
+    private static long pageCount(long length) {
         return (length + PAGE - 1) / PAGE;
     }
 
-    private long mapGrant(long addr, long length, int prot, int flags, Provider provider) {
-        long n = pagesOf(addr, length);
-        if ((prot & ~Prot.ALL) != 0) {
-            throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
+    /**
+     * Places and installs a grant, with do_mmap's checks in Linux's order:
+     * the length, the address (range, alignment, mmap_min_addr),
+     * MAP_FIXED_NOREPLACE's overlap, then {@code provider}'s own (the type,
+     * the file), then the space a hint or a search finds. Protection bits
+     * and flags Linux's mmap ignores are ignored.
+     */
+    private long mapGrant(long addr, long length, int prot, int flags, java.util.function.Supplier<Provider> provider) {
+        if (length == 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "length 0");
         }
-        if ((flags & ~MapFlags.KNOWN) != 0) {
-            throw new ErrnoException(Errno.EINVAL, addr, length, "flags 0x" + Integer.toHexString(flags) + " have unknown bits");
+        // A negative length is a size_t past the end of every address space.
+        if (length < 0 || length > size()) {
+            throw new ErrnoException(Errno.ENOMEM, addr, length, "length is more than the address space (0x" + Long.toHexString(size()) + ")");
         }
+        long n = pageCount(length);
         boolean fixed = (flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0;
         mm.lock.lock();
         try {
             checkOpen(addr, length);
-            long start;
             if (fixed) {
+                // Unsigned, as Linux compares: a negative address is past the end.
+                if (Long.compareUnsigned(addr, size() - n * PAGE) > 0) {
+                    throw new ErrnoException(Errno.ENOMEM, addr, length, "range runs past the end of the address space (0x" + Long.toHexString(size()) + ")");
+                }
                 if (addr % PAGE != 0) {
                     throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_FIXED address is not page-aligned");
                 }
                 if (addr < MIN_ADDRESS) {
                     throw new ErrnoException(Errno.EPERM, addr, length, "MAP_FIXED below the lowest mappable address 0x" + Long.toHexString(MIN_ADDRESS));
                 }
-                start = addr / PAGE;
-                if (start + n > pages) {
-                    throw new ErrnoException(Errno.ENOMEM, addr, length, "range runs past the end of the address space (0x" + Long.toHexString(size()) + ")");
-                }
-                if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && overlaps(start, start + n)) {
+                if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && overlaps(addr / PAGE, addr / PAGE + n)) {
                     throw new ErrnoException(Errno.EEXIST, addr, length, "MAP_FIXED_NOREPLACE over an existing mapping");
                 }
+            }
+            long start = fixed ? addr / PAGE : findFree(addr, n);
+            Provider p = provider.get();
+            if (fixed) {
                 reserveUnmap(start, start + n);
                 unmapLocked(start, start + n);
-            } else {
-                start = findFree(addr, n);
             }
-            grants.put(start, new Grant(start, n, prot, provider));
+            grants.put(start, new Grant(start, n, prot & Prot.ALL, p));
             if ((flags & MapFlags.POPULATE) != 0) {
                 try {
                     populateAll(start, start + n, (prot & Prot.WRITE) != 0);
@@ -217,10 +247,14 @@ public final class AddressSpace implements AutoCloseable {
         return e != null && e.getValue().end() > from;
     }
 
-    /** The hint if [hint, +n) is free and inside, else the lowest free range from MIN_ADDRESS. */
+    /**
+     * The hint's page if [hint, +n) is free and inside, else the lowest free
+     * range from MIN_ADDRESS. An unaligned hint is rounded down, as Linux x86
+     * does.
+     */
     private long findFree(long hint, long n) {
         long h = hint / PAGE;
-        if (hint % PAGE == 0 && hint >= MIN_ADDRESS && h + n <= pages && !overlaps(h, h + n)) {
+        if (hint >= MIN_ADDRESS && h <= pages - n && !overlaps(h, h + n)) {
             return h;
         }
         long candidate = MIN_ADDRESS / PAGE;
@@ -265,11 +299,6 @@ public final class AddressSpace implements AutoCloseable {
         return new long[] {addr / PAGE, (addr + length + PAGE - 1) / PAGE};
     }
 
-    /** Linux's mprotect, madvise and msync succeed on an empty range at an aligned address. */
-    private static boolean emptyRange(long addr, long length) {
-        return length == 0 && addr % PAGE == 0 && addr >= 0;
-    }
-
     /**
      * Removes [from, to): grants, then host access (no grant, nothing mapped),
      * then the page table's references. In that order, so no frame is freed
@@ -302,55 +331,104 @@ public final class AddressSpace implements AutoCloseable {
         grants.put(page, g.slice(page, g.end()));
     }
 
-    /** Grants covering [from, to) without a hole, or ENOMEM as Linux gives for a range with unmapped pages. */
-    private List<Grant> covering(long from, long to, long addr, long length) {
-        List<Grant> out = new ArrayList<>();
-        long p = from;
-        Map.Entry<Long, Grant> first = grants.floorEntry(from);
-        Long key = first != null && first.getValue().end() > from ? first.getKey() : grants.ceilingKey(from);
-        if (key != null) {
-            for (Grant g : grants.tailMap(key, true).values()) {
-                if (g.start() >= to || g.start() > p) {
-                    break;
-                }
-                out.add(g);
-                p = g.end();
-            }
-        }
-        if (p < to) {
-            throw new ErrnoException(Errno.ENOMEM, addr, length, "page 0x" + Long.toHexString(p * PAGE) + " in the range is not mapped");
-        }
-        return out;
+    /**
+     * The page-aligned end of {@code [addr, addr + length)} computed as Linux
+     * does, in unsigned 64-bit arithmetic: {@code addr + PAGE_ALIGN(length)}.
+     * A negative length is a huge size_t; the sum may wrap, which each caller
+     * checks with its own errno.
+     */
+    private static long alignedEnd(long addr, long length) {
+        return addr + ((length + PAGE - 1) & -PAGE);
     }
 
-    public void mprotect(long addr, long length, int prot) {
-        if ((prot & ~Prot.ALL) != 0) {
-            throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
+    /** The first page at or after {@code end} (an unsigned byte address) inside this space: at most {@link #pages}. */
+    private long pageLimit(long end) {
+        return Long.compareUnsigned(end, size()) >= 0 ? pages : end / PAGE;
+    }
+
+    /**
+     * Where a change of [from, to) that walks the grants in order, as
+     * Linux's mprotect does, stops: the first page not covered by a grant,
+     * or the first grant {@code refusal} names an errno for. Returns
+     * {stop page, errno ordinal or -1}.
+     */
+    private long[] walkStop(long from, long to, java.util.function.Function<Grant, Errno> refusal) {
+        long p = from;
+        for (Grant g : grantsIn(from, to)) {
+            if (g.start() > p) {
+                return new long[] {p, Errno.ENOMEM.ordinal()};
+            }
+            Errno refused = refusal.apply(g);
+            if (refused != null) {
+                return new long[] {p, refused.ordinal()};
+            }
+            p = g.end();
         }
-        if (emptyRange(addr, length)) {
+        return p < to ? new long[] {p, Errno.ENOMEM.ordinal()} : new long[] {to, -1};
+    }
+
+    /**
+     * mprotect with Linux's order of checks (do_mprotect_pkey): EINVAL for
+     * an unaligned address, success for length 0, ENOMEM for a range that
+     * wraps, EINVAL for unknown protection bits, then a walk of the grants
+     * from {@code addr}: each is changed until the first hole (ENOMEM) or the
+     * first grant that may not become writable (EACCES), and the grants
+     * before it keep their new protection. The VMA budget for the whole
+     * change is reserved before anything changes.
+     */
+    public void mprotect(long addr, long length, int prot) {
+        int grows = prot & (Prot.GROWSDOWN | Prot.GROWSUP);
+        if (grows == (Prot.GROWSDOWN | Prot.GROWSUP)) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "PROT_GROWSDOWN and PROT_GROWSUP together");
+        }
+        if (addr % PAGE != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "address is not page-aligned");
+        }
+        if (length == 0) {
             return;
         }
-        long[] r = pageRange(addr, length);
+        long end = alignedEnd(addr, length);
+        if (Long.compareUnsigned(end, addr) <= 0) {
+            throw new ErrnoException(Errno.ENOMEM, addr, length, "range wraps around the end of the address space");
+        }
+        if ((prot & ~(Prot.ALL | Prot.SEM | grows)) != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
+        }
+        int newProt = prot & Prot.ALL;
         mm.lock.lock();
         try {
             checkOpen(addr, length);
-            List<Grant> cover = covering(r[0], r[1], addr, length);
+            long from = pageLimit(addr);
+            long to = pageLimit(end);
+            if (grows != 0) { // no grant grows: EINVAL once there is one to refuse
+                throw new ErrnoException(grantsIn(from, to).isEmpty() ? Errno.ENOMEM : Errno.EINVAL, addr, length,
+                        "PROT_GROWSDOWN/PROT_GROWSUP, and no mapping here grows");
+            }
+            if (from >= pages || grantAt(from) == null) {
+                throw new ErrnoException(Errno.ENOMEM, addr, length, "page 0x" + Long.toHexString(addr) + " is not mapped");
+            }
+            long[] stop = walkStop(from, to, g -> (g.provider() instanceof FmapBorrowed || g.provider() instanceof External)
+                    && (newProt & Prot.WRITE) != 0 && (g.prot() & Prot.WRITE) == 0 && !writableBacking(g) ? Errno.EACCES : null);
+            if (stop[1] < 0 && Long.compareUnsigned(end, size()) > 0) {
+                stop = new long[] {pages, Errno.ENOMEM.ordinal()}; // past user space: nothing is mapped there
+            }
+            long upTo = stop[0];
             // Pages of one grant may differ in what the host lets them do (copy-on-write, zeroed,
             // clean file pages), so the new protection can split mappings inside the range too.
-            mm.reserveVmas(costOf(r[0], r[1], prot));
-            for (Grant g : cover) {
-                if ((g.provider() instanceof FmapBorrowed || g.provider() instanceof External) && (prot & Prot.WRITE) != 0
-                        && (g.prot() & Prot.WRITE) == 0 && !writableBacking(g)) {
-                    throw new ErrnoException(Errno.EACCES, addr, length, g.provider() instanceof External
-                            ? "the pages are lent read-only" : "the file behind the mapping is not writable");
-                }
+            mm.reserveVmas(costOf(from, upTo, newProt));
+            splitAt(from);
+            splitAt(upTo);
+            for (Grant g : List.copyOf(grants.subMap(from, true, upTo, false).values())) {
+                grants.put(g.start(), g.withProt(newProt));
             }
-            splitAt(r[0]);
-            splitAt(r[1]);
-            for (Grant g : List.copyOf(grants.subMap(r[0], true, r[1], false).values())) {
-                grants.put(g.start(), g.withProt(prot));
+            sync(from, upTo);
+            if (stop[1] >= 0) {
+                Errno errno = Errno.values()[(int) stop[1]];
+                throw new ErrnoException(errno, addr, length, "page 0x" + Long.toHexString(upTo * PAGE)
+                        + (errno == Errno.ENOMEM ? " is not mapped" : grantAt(upTo).provider() instanceof External
+                                ? " is lent read-only" : " maps a file that is not writable")
+                        + "; the pages before it were changed");
             }
-            sync(r[0], r[1]);
         } finally {
             mm.lock.unlock();
         }
@@ -390,63 +468,119 @@ public final class AddressSpace implements AutoCloseable {
         };
     }
 
-    /** MADV_DONTNEED: private pages are dropped (their frames freed); the next read sees zeros, or the file. */
+    /**
+     * MADV_DONTNEED, in Linux's order (do_madvise): EINVAL for an unaligned
+     * address or a range that wraps, success for length 0; then every mapped
+     * part of the range is dropped, holes skipped, and ENOMEM at the end if
+     * there was one. Private pages are dropped (their frames freed): the next
+     * read sees zeros, or the file. Shared pages stay. Device frames
+     * (PhysBorrowed, Linux's VM_PFNMAP) are EINVAL, the grants before them
+     * dropped.
+     */
     public void madviseDontNeed(long addr, long length) {
-        if (emptyRange(addr, length)) {
+        if (addr % PAGE != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "address is not page-aligned");
+        }
+        long end = alignedEnd(addr, length);
+        if (length != 0 && end == addr || Long.compareUnsigned(end, addr) < 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "range wraps around the end of the address space");
+        }
+        if (end == addr) {
             return;
         }
-        long[] r = pageRange(addr, length);
         mm.lock.lock();
         try {
             checkOpen(addr, length);
-            List<Grant> cover = covering(r[0], r[1], addr, length);
-            HostMap trial = host.scratch(r[0], r[1]);
+            long from = pageLimit(addr);
+            long to = pageLimit(end);
+            List<Grant> cover = grantsIn(from, to);
+            long upTo = to;
+            for (Grant g : cover) {
+                if (g.provider() instanceof PhysBorrowed) {
+                    upTo = Math.max(from, g.start());
+                    break;
+                }
+            }
+            HostMap trial = host.scratch(from, upTo);
             long before = trial.vmas();
             for (Grant g : cover) {
-                if (g.provider() instanceof Allocated) {
-                    long s = Math.max(g.start(), r[0]);
-                    trial.unmap(s, Math.min(g.end(), r[1]) - s); // private pages become holes
+                if (g.provider() instanceof Allocated && g.start() < upTo) {
+                    long s = Math.max(g.start(), from);
+                    trial.unmap(s, Math.min(g.end(), upTo) - s); // private pages become holes
                 }
             }
             mm.reserveVmas(trial.vmas() - before);
             for (Grant g : cover) {
-                if (g.provider() instanceof Allocated) {
-                    long s = Math.max(g.start(), r[0]);
-                    long e = Math.min(g.end(), r[1]);
+                if (g.provider() instanceof Allocated && g.start() < upTo) {
+                    long s = Math.max(g.start(), from);
+                    long e = Math.min(g.end(), upTo);
                     if (host.anyIn(s, e)) {
                         unmapHost(s, e); // host access first, then the references
                     }
                     clearPages(s, e);
                 }
             }
-            sync(r[0], r[1]);
+            sync(from, upTo);
+            if (upTo < to) {
+                throw new ErrnoException(Errno.EINVAL, addr, length, "page 0x" + Long.toHexString(upTo * PAGE)
+                        + " maps device frames, which MADV_DONTNEED cannot drop; the pages before it were dropped");
+            }
+            long hole = firstHole(from, to, cover);
+            if (hole >= 0 || Long.compareUnsigned(end, size()) > 0) {
+                throw new ErrnoException(Errno.ENOMEM, addr, length, "page 0x" + Long.toHexString((hole >= 0 ? hole : pages) * PAGE)
+                        + " is not mapped; the mapped pages of the range were dropped");
+            }
         } finally {
             mm.flushFreed();
             mm.lock.unlock();
         }
     }
 
+    /** The first page of [from, to) that none of {@code cover} (the grants in it, in order) holds, or -1. */
+    private static long firstHole(long from, long to, List<Grant> cover) {
+        long p = from;
+        for (Grant g : cover) {
+            if (g.start() > p) {
+                return p;
+            }
+            p = g.end();
+        }
+        return p < to ? p : -1;
+    }
+
     /**
-     * msync(MS_SYNC): writes the pages of shared file mappings in the range
-     * that were ever written, through any mapping, back to their files.
+     * msync(MS_SYNC), in Linux's order: EINVAL for an unaligned address,
+     * ENOMEM for a range that wraps, success for length 0; then the pages of
+     * shared file mappings in the range that were ever written, through any
+     * mapping, go back to their files, holes skipped, and ENOMEM at the end
+     * if there was one.
      */
     public void msync(long addr, long length) {
-        if (emptyRange(addr, length)) {
+        if (addr % PAGE != 0) {
+            throw new ErrnoException(Errno.EINVAL, addr, length, "address is not page-aligned");
+        }
+        long end = alignedEnd(addr, length);
+        if (Long.compareUnsigned(end, addr) < 0) {
+            throw new ErrnoException(Errno.ENOMEM, addr, length, "range wraps around the end of the address space");
+        }
+        if (end == addr) {
             return;
         }
-        long[] r = pageRange(addr, length);
         mm.lock.lock();
         try {
             checkOpen(addr, length);
+            long from = pageLimit(addr);
+            long to = pageLimit(end);
+            List<Grant> cover = grantsIn(from, to);
             byte[] buf = new byte[(int) PAGE];
-            for (Grant g : covering(r[0], r[1], addr, length)) {
+            for (Grant g : cover) {
                 if (!(g.provider() instanceof FmapBorrowed f)) {
                     continue;
                 }
                 // The file's range, not this mapping's pages: another mapping (a fork's child) may
                 // have written a page of it that this one never touched.
-                long to = Math.min(g.end(), r[1]);
-                for (long p = Math.max(g.start(), r[0]); p < to; p++) {
+                long last = Math.min(g.end(), to);
+                for (long p = Math.max(g.start(), from); p < last; p++) {
                     long filePage = f.file().filePage(p - g.start());
                     long frame = f.file().cache().frame(filePage);
                     if (frame >= 0 && mm.info.isWritten(frame)) {
@@ -455,6 +589,11 @@ public final class AddressSpace implements AutoCloseable {
                     }
                 }
                 f.file().channel().force(false);
+            }
+            long hole = firstHole(from, to, cover);
+            if (hole >= 0 || Long.compareUnsigned(end, size()) > 0) {
+                throw new ErrnoException(Errno.ENOMEM, addr, length, "page 0x" + Long.toHexString((hole >= 0 ? hole : pages) * PAGE)
+                        + " is not mapped; the mapped pages of the range were written back");
             }
         } catch (IOException e) {
             throw new ErrnoException(Errno.EIO, addr, length, "msync write-back failed: " + e.getMessage());
@@ -602,8 +741,7 @@ public final class AddressSpace implements AutoCloseable {
 
     private boolean resolveLocked(long page, boolean write) {
         Grant g = grantAt(page);
-        // x86 cannot make a page writable or executable but not readable: Linux lets such pages be read.
-        if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : g.prot() == Prot.NONE)) {
+        if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : !Prot.readable(g.prot()))) {
             return false;
         }
         long pte = table.get(page);
@@ -939,8 +1077,8 @@ public final class AddressSpace implements AutoCloseable {
             return null;
         }
         int prot = g.prot();
-        if (prot != Prot.NONE) {
-            prot |= Prot.READ; // x86: whatever is mapped can be read; taking write away must not take that too
+        if (Prot.readable(prot)) {
+            prot |= Prot.READ; // x86 reads a writable page: taking write away must not take reading too
         }
         if ((prot & Prot.WRITE) != 0 && !writableNow(g, page, pte)) {
             prot &= ~Prot.WRITE;
@@ -1080,17 +1218,22 @@ public final class AddressSpace implements AutoCloseable {
     /**
      * Copies guest bytes at {@code from} into {@code to}, resolving demand
      * faults on the way. Returns the bytes not copied: 0, or the count from
-     * the first byte the guest may not read (EFAULT).
+     * the first byte the guest may not read (EFAULT); those last bytes of
+     * {@code to} are zeroed, as Linux's {@code copy_from_user} does, so a
+     * reused kernel buffer never hands old kernel bytes to a guest. A range
+     * that does not lie wholly inside user space copies nothing (Linux's
+     * {@code access_ok}).
      *
      * <p>Under {@link Profile#LUDICROUS} no range is checked: the guest
      * address is taken modulo the address-space size, and a copy that would
      * run past the end faults in the guard region instead.
      */
     public long copyFromUser(MemorySegment to, long from) {
-        if (unchecked) {
-            return resumable(from, to.byteSize(), false, done -> reservation.copyFromUserUnchecked(to.asSlice(done), from + done));
+        long left = rawCopyFromUser(to, from);
+        if (left != 0) {
+            to.asSlice(to.byteSize() - left).fill((byte) 0);
         }
-        return resumable(from, to.byteSize(), false, done -> reservation.copyFromUser(to.asSlice(done), from + done));
+        return left;
     }
 
     public long copyFromUser(byte[] to, int offset, long from, int length) {
@@ -1098,12 +1241,37 @@ public final class AddressSpace implements AutoCloseable {
         return copyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from);
     }
 
-    /** Copies {@code from} to guest address {@code to}, resolving faults (including copy-on-write). Returns bytes not copied. */
-    public long copyToUser(long to, MemorySegment from) {
+    /** {@link #copyFromUser(MemorySegment, long)} that leaves the bytes not copied as they were (Linux's {@code raw_copy_from_user}). */
+    public long rawCopyFromUser(MemorySegment to, long from) {
+        long n = to.byteSize();
         if (unchecked) {
-            return resumable(to, from.byteSize(), true, done -> reservation.copyToUserUnchecked(to + done, from.asSlice(done)));
+            return resumable(from, n, false, done -> reservation.rawCopyFromUserUnchecked(to.asSlice(done), from + done));
         }
-        return resumable(to, from.byteSize(), true, done -> reservation.copyToUser(to + done, from.asSlice(done)));
+        if (!accessOk(from, n)) {
+            return n;
+        }
+        return resumable(from, n, false, done -> reservation.rawCopyFromUser(to.asSlice(done), from + done));
+    }
+
+    public long rawCopyFromUser(byte[] to, int offset, long from, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, to.length);
+        return rawCopyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from);
+    }
+
+    /**
+     * Copies {@code from} to guest address {@code to}, resolving faults
+     * (including copy-on-write). Returns bytes not copied; a range not wholly
+     * inside user space copies nothing.
+     */
+    public long copyToUser(long to, MemorySegment from) {
+        long n = from.byteSize();
+        if (unchecked) {
+            return resumable(to, n, true, done -> reservation.copyToUserUnchecked(to + done, from.asSlice(done)));
+        }
+        if (!accessOk(to, n)) {
+            return n;
+        }
+        return resumable(to, n, true, done -> reservation.copyToUser(to + done, from.asSlice(done)));
     }
 
     public long copyToUser(long to, byte[] from, int offset, int length) {
@@ -1111,13 +1279,16 @@ public final class AddressSpace implements AutoCloseable {
         return copyToUser(to, MemorySegment.ofArray(from).asSlice(offset, length));
     }
 
-    /** Zeroes guest bytes, resolving faults. Returns bytes not cleared. */
+    /** Zeroes guest bytes, resolving faults. Returns bytes not cleared; a range not wholly inside user space clears nothing. */
     public long clearUser(long to, long length) {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
         }
         if (unchecked) {
             return resumable(to, length, true, done -> reservation.clearUserUnchecked(to + done, length - done));
+        }
+        if (!accessOk(to, length)) {
+            return length;
         }
         return resumable(to, length, true, done -> reservation.clearUser(to + done, length - done));
     }
@@ -1216,7 +1387,7 @@ public final class AddressSpace implements AutoCloseable {
             }
             for (long p = from; p < to; ) {
                 Grant g = grantAt(p);
-                if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : g.prot() == Prot.NONE)) {
+                if (g == null || (write ? (g.prot() & Prot.WRITE) == 0 : !Prot.readable(g.prot()))) {
                     return false;
                 }
                 p = g.end();
@@ -1348,5 +1519,110 @@ public final class AddressSpace implements AutoCloseable {
         } finally {
             mm.lock.unlock();
         }
+    }
+
+    // ---------------------------------------------------------------- strnlen_user and the nofault copies
+
+    /**
+     * Linux's {@code strnlen_user}: the length of the NUL-terminated guest
+     * string at {@code from} INCLUDING the NUL, resolving demand faults as
+     * {@link #strncpyFromUser} does (it is built on it, a page at a time).
+     * Returns 0 when {@code count <= 0}, when {@code from} is outside user
+     * space, when a byte before the NUL cannot be read, or when the string
+     * runs to the end of user space; {@code count + 1} when there is no NUL
+     * among the first {@code count} bytes. (Linux's word-at-a-time loop can
+     * return any number above {@code count} there, so callers test
+     * {@code > count}; this is the smallest such number.) Every profile
+     * checks the range, as {@code strncpyFromUser} does.
+     */
+    public long strnlenUser(long from, long count) {
+        if (count <= 0 || from < 0 || from >= size()) {
+            return 0;
+        }
+        byte[] scratch = new byte[(int) PAGE];
+        long done = 0; // from + done stays inside user space: a copy past its end is -EFAULT first
+        while (done < count) {
+            long at = from + done;
+            int piece = (int) Math.min(count - done, PAGE - at % PAGE);
+            long got = strncpyFromUser(scratch, 0, at, piece);
+            if (got < 0) {
+                return 0;
+            }
+            if (got < piece) {
+                return done + got + 1;
+            }
+            done += piece;
+        }
+        return count + 1;
+    }
+
+    /**
+     * Linux's {@code copy_from_user_nofault}: copies {@code to.byteSize()}
+     * guest bytes at {@code from} only if they are all there now, for
+     * callers that may not fault (tracing, perf). One pass of the
+     * fault-fixup copy over the host mapping: a page that is not present
+     * (lazy, or unmapped) stops it, no demand fault is resolved and the
+     * machine's lock is never taken. Returns 0, or {@code -EFAULT} (the
+     * range is outside user space, or a byte could not be read); after
+     * {@code -EFAULT} the bytes before that byte may have arrived and the
+     * rest of {@code to} is unchanged, as in Linux.
+     */
+    public long copyFromUserNofault(MemorySegment to, long from) {
+        long n = to.byteSize();
+        if (!unchecked && !accessOk(from, n)) {
+            return -Errno.EFAULT.number();
+        }
+        long left = unchecked ? reservation.rawCopyFromUserUnchecked(to, from) : reservation.rawCopyFromUser(to, from);
+        return left == 0 ? 0 : -Errno.EFAULT.number();
+    }
+
+    public long copyFromUserNofault(byte[] to, int offset, long from, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, to.length);
+        return copyFromUserNofault(MemorySegment.ofArray(to).asSlice(offset, length), from);
+    }
+
+    /**
+     * Linux's {@code copy_to_user_nofault}: writes {@code from} at guest
+     * {@code to} through the host mapping as it is now. A page that is not
+     * present or not writable yet (a zeroed frame, copy-on-write, a clean
+     * shared file page) stops it: nothing is resolved, no lock is taken.
+     * Returns 0 or {@code -EFAULT}; a range outside user space writes
+     * nothing, otherwise the bytes before the failing one may be written.
+     */
+    public long copyToUserNofault(long to, MemorySegment from) {
+        long n = from.byteSize();
+        if (!unchecked && !accessOk(to, n)) {
+            return -Errno.EFAULT.number();
+        }
+        long left = unchecked ? reservation.copyToUserUnchecked(to, from) : reservation.copyToUser(to, from);
+        return left == 0 ? 0 : -Errno.EFAULT.number();
+    }
+
+    public long copyToUserNofault(long to, byte[] from, int offset, int length) {
+        java.util.Objects.checkFromIndexSize(offset, length, from.length);
+        return copyToUserNofault(to, MemorySegment.ofArray(from).asSlice(offset, length));
+    }
+
+    /**
+     * Linux's {@code strncpy_from_user_nofault}: one pass of
+     * {@code strncpy_from_user} over the host mapping as it is now, no fault
+     * resolved, no lock taken. Returns the length INCLUDING the NUL; when no
+     * NUL lies within {@code count} bytes, {@code count}, with the last byte
+     * of the buffer replaced by a NUL; 0 for {@code count} 0; {@code -EFAULT}
+     * when a byte before the NUL is not readable now or the string runs past
+     * the end of user space (checked in every profile, as
+     * {@link #strncpyFromUser}).
+     */
+    public long strncpyFromUserNofault(byte[] to, int offset, long from, int count) {
+        java.util.Objects.checkFromIndexSize(offset, count, to.length);
+        if (count == 0) {
+            return 0;
+        }
+        long got = reservation.strncpyFromUser(to, offset, from, count);
+        if (got >= count) {
+            to[offset + count - 1] = 0;
+            return count;
+        }
+        return got >= 0 ? got + 1 : got;
     }
 }

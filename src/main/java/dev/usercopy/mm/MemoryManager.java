@@ -53,17 +53,24 @@ public final class MemoryManager implements AutoCloseable {
      * @param forkMode     how fork copies page tables
      * @param profile      the safety profile (see {@link Profile})
      */
+    /** The largest guest address space: x86-64's 47-bit user space. */
+    public static final long MAX_ADDRESS_SPACE = 1L << 47;
+
     public record Config(long frames, int faultAround, long vmaBudget, long addressSpaceSize, long deviceFrames, ForkMode forkMode,
             Profile profile) {
         public Config {
             if (faultAround < 1 || faultAround > ZERO_RUN || Integer.bitCount(faultAround) != 1) {
                 throw new IllegalArgumentException("faultAround " + faultAround + " is not a power of two in 1.." + ZERO_RUN);
             }
+            if (deviceFrames < 0 || vmaBudget < 0) {
+                throw new IllegalArgumentException("negative deviceFrames " + deviceFrames + " or vmaBudget " + vmaBudget);
+            }
             if (frames < ZERO_RUN + deviceFrames + 1) {
                 throw new IllegalArgumentException(frames + " frames leave none to allocate");
             }
-            if (addressSpaceSize <= 0 || addressSpaceSize % AddressSpace.PAGE != 0) {
-                throw new IllegalArgumentException("address space size " + addressSpaceSize + " is not a positive multiple of a page");
+            if (addressSpaceSize <= 0 || addressSpaceSize % AddressSpace.PAGE != 0 || addressSpaceSize > MAX_ADDRESS_SPACE) {
+                throw new IllegalArgumentException("address space size " + addressSpaceSize + " is not a multiple of a page in 1 page.."
+                        + MAX_ADDRESS_SPACE + " (x86-64 user space)");
             }
             if (profile == Profile.LUDICROUS && Long.bitCount(addressSpaceSize) != 1) {
                 throw new IllegalArgumentException("the Ludicrous profile needs a power-of-two address space size, not " + addressSpaceSize);

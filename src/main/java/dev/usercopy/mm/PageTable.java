@@ -32,7 +32,13 @@ final class PageTable {
         return pte >>> 12;
     }
 
+    /** Frame numbers an entry can hold: shifted by 12, a larger one would lose its high bits and name another frame. */
+    static final long MAX_FRAME = (1L << 51) - 1;
+
     static long entry(long frame, long flags) {
+        if (frame < 0 || frame > MAX_FRAME) {
+            throw new IllegalArgumentException("frame " + frame + " does not fit a page-table entry");
+        }
         return frame << 12 | flags | PRESENT;
     }
 

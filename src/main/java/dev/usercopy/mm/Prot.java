@@ -1,5 +1,7 @@
 package dev.usercopy.mm;
 
+import dev.usercopy.platform.HostKernel;
+
 /** Page protections, with Linux's PROT_* values. */
 public final class Prot {
     private Prot() {}
@@ -9,6 +11,20 @@ public final class Prot {
     public static final int WRITE = 2;
     public static final int EXEC = 4;
     static final int ALL = READ | WRITE | EXEC;
+    /** Accepted by mprotect and ignored (x86 has no such protection). */
+    static final int SEM = 0x8;
+    static final int GROWSDOWN = 0x01000000;
+    static final int GROWSUP = 0x02000000;
+
+    /**
+     * Whether a page with {@code prot} can be read. On x86 a writable page
+     * can, whatever its protection says; an executable one can unless the
+     * host makes execute-only pages unreadable, as Linux does with protection
+     * keys ({@link HostKernel#EXEC_ONLY_READABLE}).
+     */
+    static boolean readable(int prot) {
+        return (prot & (READ | WRITE)) != 0 || (prot & EXEC) != 0 && HostKernel.EXEC_ONLY_READABLE;
+    }
 
     public static String toString(int prot) {
         return ((prot & READ) != 0 ? "r" : "-") + ((prot & WRITE) != 0 ? "w" : "-") + ((prot & EXEC) != 0 ? "x" : "-");

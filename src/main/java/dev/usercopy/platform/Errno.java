@@ -26,7 +26,8 @@ public enum Errno {
     ENAMETOOLONG(36, "File name too long"),
     ENOSYS(38, "Function not implemented"),
     EOVERFLOW(75, "Value too large for defined data type"),
-    EILSEQ(84, "Invalid or incomplete multibyte or wide character");
+    EILSEQ(84, "Invalid or incomplete multibyte or wide character"),
+    EOPNOTSUPP(95, "Operation not supported");
 
     private static final Errno[] BY_NUMBER = new Errno[128];
     static {

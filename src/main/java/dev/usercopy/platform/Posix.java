@@ -41,6 +41,13 @@ public final class Posix {
         return result.address();
     }
 
+    /** {@code write(fd, addr, count)}: the bytes written, or {@code -errno} (a probe's EFAULT is an answer, not a failure). */
+    public static long write(int fd, long addr, long count) {
+        MemorySegment state = CALL_STATE.get();
+        long r = libc_h.write(state, fd, MemorySegment.ofAddress(addr), count);
+        return r < 0 ? -libc_h.errno(state) : r;
+    }
+
     public static void munmap(long addr, long length) {
         MemorySegment state = CALL_STATE.get();
         if (libc_h.munmap(state, MemorySegment.ofAddress(addr), length) != 0) {

@@ -64,6 +64,9 @@ public final class Reservation implements AutoCloseable {
 
     /** Maps {@code count} frames of {@code memory} at guest address {@code guest}; see {@link PhysicalMemory#mapInto}. */
     public void map(long guest, PhysicalMemory memory, long frame, long count, int prot, boolean populate) {
+        if (count < 0 || count > size / PAGE) { // before the product, which could wrap
+            throw new IndexOutOfBoundsException(count + " frames at guest 0x" + Long.toHexString(guest) + " in a reservation of " + size);
+        }
         checkRange(guest, count * PAGE);
         memory.mapInto(base + guest, frame, count, prot, populate);
     }
@@ -100,15 +103,15 @@ public final class Reservation implements AutoCloseable {
         inFlight.decrementAndGet();
     }
 
-    /** {@link UserCopy#copyFromUser} at a guest address: bytes not copied; past the end counts as not copied. */
-    public long copyFromUser(MemorySegment to, long from) {
+    /** {@link UserCopy#rawCopyFromUser} at a guest address: bytes not copied (left as they were); past the end counts as not copied. */
+    public long rawCopyFromUser(MemorySegment to, long from) {
         long n = to.byteSize();
         long in = inside(from, n);
         if (in == 0 || !enter()) {
             return n;
         }
         try {
-            return n - in + UserCopy.copyFromUser(to.asSlice(0, in), base + from);
+            return n - in + UserCopy.rawCopyFromUser(to.asSlice(0, in), base + from);
         } finally {
             leave();
         }
@@ -183,9 +186,9 @@ public final class Reservation implements AutoCloseable {
         }
     }
 
-    /** {@link #copyFromUser} without the range check (the Ludicrous profile); see {@link #unchecked(long, long, Piece)}. */
-    public long copyFromUserUnchecked(MemorySegment to, long from) {
-        return unchecked(from, to.byteSize(), (host, done, n) -> UserCopy.copyFromUser(to.asSlice(done, n), host));
+    /** {@link #rawCopyFromUser} without the range check (the Ludicrous profile); see {@link #unchecked(long, long, Piece)}. */
+    public long rawCopyFromUserUnchecked(MemorySegment to, long from) {
+        return unchecked(from, to.byteSize(), (host, done, n) -> UserCopy.rawCopyFromUser(to.asSlice(done, n), host));
     }
 
     /** {@link #copyToUser} without the range check. */

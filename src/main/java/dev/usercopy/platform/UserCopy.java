@@ -1,6 +1,7 @@
 package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Objects;
 import java.util.Set;
 
@@ -11,8 +12,11 @@ import java.util.Set;
  *
  * <p>Every method returns what the Linux routine of the same name returns:
  * the number of bytes NOT copied (0 on success), exact to the byte. Bytes
- * before the first inaccessible guest byte are copied; no kernel byte past
- * that point is written. A fault never surfaces as a signal.
+ * before the first inaccessible guest byte are copied. Past that point,
+ * {@code copyFromUser} zeroes the kernel buffer (Linux's
+ * {@code copy_from_user}) and {@code rawCopyFromUser} leaves it untouched
+ * ({@code raw_copy_from_user}); the copies to user write no guest byte past
+ * it. A fault never surfaces as a signal.
  *
  * <p>Bad kernel-side arguments (a range outside the array, a negative
  * length) throw {@link IndexOutOfBoundsException} or
@@ -105,23 +109,54 @@ public final class UserCopy {
         };
     }
 
-    /** Copies {@code length} guest bytes at {@code from} into {@code to[toOffset..]}. Returns bytes not copied. */
+    /**
+     * Copies {@code length} guest bytes at {@code from} into
+     * {@code to[toOffset..]}. Returns bytes not copied; those last bytes of
+     * the kernel buffer are zeroed, as Linux's {@code copy_from_user} does,
+     * so a reused buffer never hands old kernel bytes to a guest.
+     */
     public static long copyFromUser(byte[] to, int toOffset, long from, int length) {
         return copyFromUser(Form.ADAPTIVE, to, toOffset, from, length);
     }
 
     public static long copyFromUser(Form form, byte[] to, int toOffset, long from, int length) {
-        Objects.checkFromIndexSize(toOffset, length, to.length);
-        MemorySegment dst = MemorySegment.ofArray(to).asSlice(toOffset, length);
-        return length <= CRITICAL_CHUNK ? fromUserCritical(form, dst, from, length) : copyFromUser(form, dst, from);
+        long left = rawCopyFromUser(form, to, toOffset, from, length);
+        if (left != 0) {
+            Arrays.fill(to, toOffset + length - (int) left, toOffset + length, (byte) 0);
+        }
+        return left;
     }
 
-    /** Copies {@code to.byteSize()} guest bytes at {@code from} into {@code to}. Returns bytes not copied. */
+    /** {@link #copyFromUser(byte[], int, long, int)} that leaves the bytes not copied as they were (Linux's {@code raw_copy_from_user}). */
+    public static long rawCopyFromUser(byte[] to, int toOffset, long from, int length) {
+        return rawCopyFromUser(Form.ADAPTIVE, to, toOffset, from, length);
+    }
+
+    public static long rawCopyFromUser(Form form, byte[] to, int toOffset, long from, int length) {
+        Objects.checkFromIndexSize(toOffset, length, to.length);
+        MemorySegment dst = MemorySegment.ofArray(to).asSlice(toOffset, length);
+        return length <= CRITICAL_CHUNK ? fromUserCritical(form, dst, from, length) : rawCopyFromUser(form, dst, from);
+    }
+
+    /** Copies {@code to.byteSize()} guest bytes at {@code from} into {@code to}. Returns bytes not copied, which are zeroed in {@code to}. */
     public static long copyFromUser(MemorySegment to, long from) {
         return copyFromUser(Form.ADAPTIVE, to, from);
     }
 
     public static long copyFromUser(Form form, MemorySegment to, long from) {
+        long left = rawCopyFromUser(form, to, from);
+        if (left != 0) {
+            to.asSlice(to.byteSize() - left).fill((byte) 0);
+        }
+        return left;
+    }
+
+    /** {@link #copyFromUser(MemorySegment, long)} that leaves the bytes not copied as they were. */
+    public static long rawCopyFromUser(MemorySegment to, long from) {
+        return rawCopyFromUser(Form.ADAPTIVE, to, from);
+    }
+
+    public static long rawCopyFromUser(Form form, MemorySegment to, long from) {
         long n = to.byteSize();
         if (n <= CRITICAL_CHUNK) {
             return fromUserCritical(form, to, from, n);

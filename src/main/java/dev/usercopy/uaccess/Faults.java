@@ -1,5 +1,6 @@
 package dev.usercopy.uaccess;
 
+import java.lang.foreign.MemorySegment;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.CharBuffer;
@@ -8,6 +9,7 @@ import java.nio.charset.CodingErrorAction;
 import java.nio.charset.CoderResult;
 import java.nio.charset.StandardCharsets;
 
+import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.platform.Errno;
 
@@ -27,6 +29,41 @@ final class Faults {
             throw new ErrnoException(Errno.EINVAL, address, length, "too long for one kernel buffer");
         }
         return (int) length;
+    }
+
+    /** The first kernel buffer a long copy gets; it doubles as bytes arrive. */
+    static final int FIRST_BUFFER = 1 << 20;
+
+    /**
+     * {@code length} guest bytes at {@code address} in a new kernel buffer
+     * (longs back it, so it is 8-aligned) of exactly that length. The buffer
+     * grows as bytes arrive, from {@link #FIRST_BUFFER} and doubling, so a
+     * length the guest has not mapped costs at most twice what it has:
+     * one bad length cannot make the kernel allocate gigabytes. EINVAL if
+     * longer than an array can be; EFAULT with the bytes done.
+     */
+    static MemorySegment copyGrowing(AddressSpace space, long address, long length, String what) {
+        int n = arrayLength(address, length);
+        MemorySegment buf = kernelBuffer(Math.min(n, FIRST_BUFFER));
+        long done = 0;
+        while (true) {
+            long left = space.copyFromUser(buf.asSlice(done), address + done);
+            if (left != 0) {
+                throw efault(address, length, length - (buf.byteSize() - left), what);
+            }
+            done = buf.byteSize();
+            if (done == n) {
+                return buf;
+            }
+            MemorySegment bigger = kernelBuffer((int) Math.min(n, 2 * done));
+            MemorySegment.copy(buf, 0, bigger, 0, done);
+            buf = bigger;
+        }
+    }
+
+    /** A heap buffer of {@code n} bytes aligned to 8 (longs back it). */
+    static MemorySegment kernelBuffer(int n) {
+        return MemorySegment.ofArray(new long[(n + 7) / 8]).asSlice(0, n);
     }
 
     /** The first {@code n} bytes of a readable slice, little-endian. */

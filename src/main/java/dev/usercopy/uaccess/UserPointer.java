@@ -71,12 +71,21 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
             throw new IllegalArgumentException(layout + " is not a struct or union");
         }
         MemoryLayout.PathElement path = MemoryLayout.PathElement.groupElement(name);
-        return make(address + group.byteOffset(path), group.select(path));
+        return make(offset(group.byteOffset(path)), group.select(path));
     }
 
     /** A pointer {@code index} elements of this layout on (C's {@code p + index}). */
     public final P element(long index) {
-        return make(address + bytes(index), layout);
+        return make(offset(bytes(index)), layout);
+    }
+
+    /** This address plus {@code bytes}; EFAULT naming this pointer where C's sum would wrap around. */
+    private long offset(long bytes) {
+        try {
+            return Math.addExact(address, bytes);
+        } catch (ArithmeticException e) {
+            throw new ErrnoException(Errno.EFAULT, address, bytes, "pointer plus " + bytes + " bytes wraps around");
+        }
     }
 
     /** {@code count} elements in bytes; EINVAL naming this pointer when that overflows. */
@@ -131,16 +140,12 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
             throw new ErrnoException(Errno.EINVAL, address, count, "negative element count");
         }
         long length = bytes(count);
-        MemorySegment out = kernelBuffer(address, length);
         if (length == 0) {
-            return out;
+            return kernelBuffer(address, 0);
         }
-        check(length, false);
-        long left = space.copyFromUser(out, address);
-        if (left != 0) {
-            throw Faults.efault(address, length, left, "read of " + count + " x " + layout);
-        }
-        return out;
+        Faults.arrayLength(address, length);
+        check(length, false); // the pointer before any allocation: a bad one costs nothing
+        return Faults.copyGrowing(space, address, length, "read of " + count + " x " + layout);
     }
 
     /**
@@ -233,8 +238,79 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
 
     /** A heap buffer of {@code length} bytes aligned to 8 (longs back it); EINVAL naming {@code address} if too long. */
     static MemorySegment kernelBuffer(long address, long length) {
-        int n = Faults.arrayLength(address, length);
-        return MemorySegment.ofArray(new long[(n + 7) / 8]).asSlice(0, n);
+        return Faults.kernelBuffer(Faults.arrayLength(address, length));
+    }
+
+    /** The value as a short, for a pointer to a 2-byte layout. */
+    public final short getShort() {
+        requireSize(2);
+        return get().get(ValueLayout.JAVA_SHORT_UNALIGNED, 0);
+    }
+
+    /**
+     * Linux's {@code copy_struct_from_user} with this pointer's layout as the
+     * kernel's struct ({@code ksize} its size) and {@code usize} the size the
+     * guest says its struct has: a copy of {@code ksize} bytes, zero-extended
+     * when the guest's struct is shorter; E2BIG when it is longer and a byte
+     * past {@code ksize} is not zero (those bytes are checked first, in
+     * address order, stopping at the first non-zero one); EFAULT when a byte
+     * that decides the outcome cannot be read. {@code usize} 0 is all zeros
+     * with no access, as in Linux; a negative one (a huge {@code size_t}) is
+     * EFAULT. The pointer's own checks (null, alignment) come first, as for
+     * every access; in the checked profiles {@code access_ok} then covers the
+     * guest's whole struct and each piece read is checked against the grants
+     * and populated before it is copied.
+     */
+    public final MemorySegment getStruct(long usize) {
+        MemorySegment out = kernelBuffer(address, layout.byteSize());
+        if (usize == 0) {
+            return out;
+        }
+        checkWhole(usize);
+        ExtensibleStruct.copy(this::readChecked, out, address, usize);
+        return out;
+    }
+
+    /**
+     * Linux's {@code check_zeroed_user} on the {@code size} bytes from this
+     * pointer: true when all are zero (size 0 included, with no access),
+     * false at the first that is not; EFAULT when one before it cannot be
+     * read, or for a negative size. Checked as {@link #getStruct} is.
+     */
+    public final boolean checkZeroed(long size) {
+        if (size == 0) {
+            return true;
+        }
+        checkWhole(size);
+        return ExtensibleStruct.checkZeroed(this::readChecked, address, size);
+    }
+
+    /** The pointer's checks for the {@code length} bytes from it that come before any read: null, alignment, access_ok. */
+    private void checkWhole(long length) {
+        if (length < 0) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "negative size");
+        }
+        if (address == 0) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "null pointer");
+        }
+        if (address % layout.byteAlignment() != 0) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "not aligned to " + layout.byteAlignment() + " bytes for " + layout);
+        }
+        if (space.profile().checksAccess() && !space.accessOk(address, length)) {
+            throw new ErrnoException(Errno.EFAULT, address, length, "range is outside user space [0, 0x" + Long.toHexString(space.size()) + ")");
+        }
+    }
+
+    /** A piece of a struct read: the grants' permission and populate (checked profiles), then the fault-fixup copy. */
+    private long readChecked(MemorySegment to, long guest) {
+        long n = to.byteSize();
+        if (space.profile().checksAccess()) {
+            if (!space.checkAccess(guest, n, false)) {
+                throw new ErrnoException(Errno.EFAULT, guest, n, "not granted for reading");
+            }
+            space.populate(guest, n, false);
+        }
+        return space.copyFromUser(to, guest);
     }
 
     @Override

@@ -58,6 +58,13 @@ public final class UserPtr extends UserPointer<UserPtr> {
         set(MemorySegment.ofArray(new byte[] {value}));
     }
 
+    public void setShort(short value) {
+        requireSize(2);
+        MemorySegment v = kernelBuffer(address(), 2);
+        v.set(ValueLayout.JAVA_SHORT, 0, value);
+        set(v);
+    }
+
     public void setInt(int value) {
         requireSize(4);
         MemorySegment v = kernelBuffer(address(), 4);

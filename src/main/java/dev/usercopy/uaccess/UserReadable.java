@@ -1,6 +1,7 @@
 package dev.usercopy.uaccess;
 
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
@@ -52,16 +53,23 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
         }
     }
 
-    /** The slice's bytes in a new array; EINVAL if longer than an array can be. */
+    /**
+     * The slice's bytes in a new array; EINVAL if longer than an array can
+     * be. The kernel buffer grows as bytes arrive, so a huge length over
+     * unmapped memory is EFAULT, not a huge allocation.
+     */
     default byte[] toByteArray() {
-        byte[] out = new byte[Faults.arrayLength(address(), length())];
-        copyToSlice(out);
-        return out;
+        return Faults.copyGrowing(space(), address(), length(), "copy from user").toArray(ValueLayout.JAVA_BYTE);
     }
 
     /** The first byte (EINVAL if the slice is empty). */
     default byte readU8() {
         return Faults.readNumber(this, 1).get(0);
+    }
+
+    /** The first 2 bytes as an unsigned 16-bit number in a short (EINVAL if shorter). */
+    default short readU16() {
+        return Faults.readNumber(this, 2).getShort(0);
     }
 
     /** The first 4 bytes as an unsigned 32-bit number in an int (EINVAL if shorter). */
@@ -104,5 +112,35 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
             throw new ErrnoException(Errno.ENAMETOOLONG, address(), count, "no NUL within " + count + " bytes");
         }
         return Faults.utf8(java.util.Arrays.copyOf(buf, (int) got), address(), got);
+    }
+
+    /**
+     * Linux's {@code check_zeroed_user}: whether every byte of the slice is
+     * zero (true for an empty slice). Reads in address order and stops at the
+     * first non-zero byte, so a page that cannot be read after it does not
+     * matter; EFAULT, with the zero bytes before it as done, when one before
+     * it cannot be read.
+     */
+    default boolean checkZeroed() {
+        return ExtensibleStruct.checkZeroed(space()::copyFromUser, address(), length());
+    }
+
+    /**
+     * Linux's {@code copy_struct_from_user}, with the slice as the guest's
+     * struct ({@code usize} its length) and {@code dst} the kernel's
+     * ({@code ksize} its length): a shorter guest struct is zero-extended;
+     * a longer one is E2BIG unless every byte past {@code ksize} is zero,
+     * which is checked first, as {@link #checkZeroed} does. EFAULT when a
+     * byte that decides the outcome cannot be read; then {@code dst} holds
+     * the common bytes before the fault and zeros after them. On E2BIG
+     * {@code dst} is untouched.
+     */
+    default void copyStructToSlice(byte[] dst) {
+        ExtensibleStruct.copy(space()::copyFromUser, MemorySegment.ofArray(dst), address(), length());
+    }
+
+    /** {@link #copyStructToSlice} into a segment the kernel owns. */
+    default void copyStructToSegment(MemorySegment dst) {
+        ExtensibleStruct.copy(space()::copyFromUser, dst, address(), length());
     }
 }

@@ -63,6 +63,11 @@ public sealed interface UserWritable permits UserSliceWo, UserSliceRw {
         writeNumber(ByteBuffer.allocate(1).put(0, value));
     }
 
+    /** Writes a 16-bit number at the start (EINVAL if shorter than 2 bytes). */
+    default void writeU16(short value) {
+        writeNumber(ByteBuffer.allocate(2).order(ByteOrder.LITTLE_ENDIAN).putShort(0, value));
+    }
+
     /** Writes a 32-bit number at the start (EINVAL if shorter than 4 bytes). */
     default void writeU32(int value) {
         writeNumber(ByteBuffer.allocate(4).order(ByteOrder.LITTLE_ENDIAN).putInt(0, value));

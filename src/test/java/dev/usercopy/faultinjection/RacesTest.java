@@ -170,16 +170,25 @@ class RacesTest {
                 String op;
                 switch (which) {
                     case 0 -> {
-                        op = "copyFromUser";
-                        left = as.copyFromUser(k, kOff, at, n);
+                        // The raw copy leaves the bytes it did not copy; copy_from_user zeroes them.
+                        boolean raw = rnd.nextBoolean();
+                        op = raw ? "rawCopyFromUser" : "copyFromUser";
+                        left = raw ? as.rawCopyFromUser(k, kOff, at, n) : as.copyFromUser(k, kOff, at, n);
                         long done = n - left;
                         for (int i = 0; i < done; i++) {
                             byte b = k[kOff + i];
                             if (b != 0 && b != tag((from + i) / PAGE)) {
-                                fail("copyFromUser byte " + i + " at 0x" + Long.toHexString(at + i) + " is " + b + ": neither 0 nor the page's tag");
+                                fail(op + " byte " + i + " at 0x" + Long.toHexString(at + i) + " is " + b + ": neither 0 nor the page's tag");
                             }
                         }
-                        checkUntouched(k, before, kOff + (int) done, "copyFromUser");
+                        if (!raw) {
+                            for (int i = (int) done; i < n; i++) {
+                                if (k[kOff + i] != 0) {
+                                    fail("copyFromUser left kernel byte " + i + " past the copy unzeroed");
+                                }
+                            }
+                        }
+                        checkUntouched(k, before, kOff + (raw ? (int) done : n), op);
                         checkUntouched(Arrays.copyOf(k, kOff), Arrays.copyOf(before, kOff), 0, "copyFromUser, before the buffer");
                     }
                     case 1 -> {

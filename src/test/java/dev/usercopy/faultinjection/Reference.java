@@ -38,6 +38,7 @@ final class Reference {
             case FROM_USER -> {
                 int n = (int) m.reach(offset, length, false);
                 System.arraycopy(m.content, (int) offset, k, kOff, n);
+                Arrays.fill(k, kOff + n, kOff + length, (byte) 0); // copy_from_user zeroes what it could not copy
                 return new Expected(length - n, k, new byte[0], n < length ? offset + n : -1, copyOutcome(n, length));
             }
             case TO_USER -> {

@@ -76,8 +76,10 @@ class CloseTest extends MmScenario {
         check();
         assertEquals(0, used());
         byte[] buf = filled(100, 7);
+        assertEquals(100, as.rawCopyFromUser(buf, 0, a, 100));
+        assertArrayEquals(filled(100, 7), buf, "the raw copy leaves the buffer untouched");
         assertEquals(100, as.copyFromUser(buf, 0, a, 100));
-        assertArrayEquals(filled(100, 7), buf, "the buffer is untouched");
+        assertArrayEquals(new byte[100], buf, "copy_from_user zeroes what it could not copy");
         assertEquals(100, as.copyToUser(a, buf, 0, 100));
         assertEquals(100, as.clearUser(a, 100));
         assertEquals(-Errno.EFAULT.number(), as.strncpyFromUser(buf, 0, a, 100));

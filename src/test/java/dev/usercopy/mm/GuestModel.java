@@ -3,6 +3,8 @@ package dev.usercopy.mm;
 import java.util.Map;
 import java.util.TreeMap;
 
+import dev.usercopy.platform.HostKernel;
+
 /**
  * A plain-Java model of guest memory for {@link RandomOpsTest}: what every
  * guest byte of an address space should read, and which bytes the guest may
@@ -16,10 +18,11 @@ import java.util.TreeMap;
  * per address space (mprotect in a child leaves the parent alone), so it sits
  * in the {@link Mapping}, not in the page.
  *
- * <p>Access rules follow Linux on x86 (without protection keys), which is what
- * {@link AddressSpace} implements: any protection other than PROT_NONE can be
- * read (the hardware cannot make a page writable or executable but not
- * readable); only PROT_WRITE can be written.
+ * <p>Access rules follow Linux on x86, which is what {@link AddressSpace}
+ * implements: a readable or writable page can be read (the hardware cannot
+ * make a page writable but not readable), an execute-only one as the host
+ * decides ({@link HostKernel#EXEC_ONLY_READABLE}: not with protection keys);
+ * only PROT_WRITE can be written.
  */
 final class GuestModel {
     static final int PAGE = (int) AddressSpace.PAGE;
@@ -84,7 +87,7 @@ final class GuestModel {
 
         boolean readable(long page) {
             Mapping m = pages.get(page);
-            return m != null && m.prot() != Prot.NONE;
+            return m != null && ((m.prot() & (Prot.READ | Prot.WRITE)) != 0 || (m.prot() & Prot.EXEC) != 0 && HostKernel.EXEC_ONLY_READABLE);
         }
 
         boolean writable(long page) {
@@ -117,14 +120,23 @@ final class GuestModel {
             }
         }
 
-        /** MADV_DONTNEED on a range that is all mapped: private pages read as zeros after; shared pages keep their bytes. */
+        /** MADV_DONTNEED on the mapped pages of a range: private pages read as zeros after; shared pages keep their bytes. */
         void dontNeed(long start, long n) {
-            for (long p = start; p < start + n; p++) {
-                Page page = pages.get(p).page();
-                if (!page.shared) {
-                    page.zero();
+            for (Mapping m : pages.subMap(start, true, start + n, false).values()) {
+                if (!m.page().shared) {
+                    m.page().zero();
                 }
             }
+        }
+
+        /** The first unmapped page of [start, start + n), or -1. */
+        long firstHole(long start, long n) {
+            for (long p = start; p < start + n; p++) {
+                if (!pages.containsKey(p)) {
+                    return p;
+                }
+            }
+            return -1;
         }
 
         /** fork: private pages are copied, shared pages are the same objects; protections are kept. */

@@ -36,11 +36,12 @@ import dev.usercopy.platform.Errno;
  * it off) to the shortest one found that fails the same way.
  * {@code -Dusercopy.randomStats=true} prints how the operations ended (to judge the generator);
  *
- * <p>Semantics are Linux's, as {@link GuestModel} says, with two differences that
- * {@link AddressSpace} makes and the model follows: mprotect and madvise(MADV_DONTNEED)
- * over a range with an unmapped page fail with ENOMEM having changed nothing (Linux
- * changes the part before the hole), and mmap without MAP_FIXED takes the lowest free
- * range when the hint is not free (the test only checks that the range was free).
+ * <p>Semantics are Linux's, as {@link GuestModel} says: mprotect over a hole changes
+ * the pages before it and is ENOMEM, madvise(MADV_DONTNEED) drops every mapped page of
+ * the range and is ENOMEM if it had a hole, copies refuse a range that runs out of user
+ * space as a whole. One difference that {@link AddressSpace} makes and the model follows:
+ * mmap without MAP_FIXED takes the lowest free range when the hint is not free (the test
+ * only checks that the range was free).
  */
 class RandomOpsTest {
     private static final long PAGE = AddressSpace.PAGE;
@@ -593,15 +594,23 @@ class RandomOpsTest {
             boolean shared = (x.flags() & MapFlags.SHARED) != 0;
             boolean fixed = (x.flags() & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0;
             long n = (x.length() + PAGE - 1) / PAGE;
+            // do_mmap's order: the length, the fixed address (range, alignment, mmap_min_addr),
+            // MAP_FIXED_NOREPLACE's overlap, then the mapping type.
             Errno want = null;
-            if (shared == ((x.flags() & MapFlags.PRIVATE) != 0) || x.length() <= 0) {
+            if (x.length() == 0) {
                 want = Errno.EINVAL;
+            } else if (x.length() < 0 || x.length() > SPACE_SIZE) {
+                want = Errno.ENOMEM;
+            } else if (fixed && Long.compareUnsigned(x.addr(), SPACE_SIZE - n * PAGE) > 0) {
+                want = Errno.ENOMEM;
             } else if (fixed && x.addr() % PAGE != 0) {
                 want = Errno.EINVAL;
             } else if (fixed && x.addr() < AddressSpace.MIN_ADDRESS) {
                 want = Errno.EPERM;
             } else if ((x.flags() & MapFlags.FIXED_NOREPLACE) != 0 && m.anyMapped(x.addr() / PAGE, n)) {
                 want = Errno.EEXIST;
+            } else if (shared == ((x.flags() & MapFlags.PRIVATE) != 0)) {
+                want = Errno.EINVAL;
             }
             if (want != null) {
                 expectErrno(want, () -> as.mmap(x.addr(), x.length(), x.prot(), x.flags()));
@@ -616,8 +625,9 @@ class RandomOpsTest {
                 check(got % PAGE == 0 && got >= AddressSpace.MIN_ADDRESS && got / PAGE + n <= SPACE_SIZE / PAGE,
                         () -> "mmap returned " + hex(got) + ", not a page-aligned address of the address space from MIN_ADDRESS");
                 check(!m.anyMapped(got / PAGE, n), () -> "mmap returned " + hex(got) + " whose range overlaps a mapping");
-                boolean hintFree = x.addr() % PAGE == 0 && x.addr() >= AddressSpace.MIN_ADDRESS && !m.anyMapped(x.addr() / PAGE, n);
-                check(!hintFree || got == x.addr(), () -> "mmap returned " + hex(got) + " though the hint " + hex(x.addr()) + " was free");
+                long hint = x.addr() & -PAGE; // Linux x86 rounds a hint down to its page
+                boolean hintFree = hint >= AddressSpace.MIN_ADDRESS && hint / PAGE + n <= SPACE_SIZE / PAGE && !m.anyMapped(hint / PAGE, n);
+                check(!hintFree || got == hint, () -> "mmap returned " + hex(got) + " though the hint " + hex(x.addr()) + " was free");
             }
             m.map(got / PAGE, n, x.prot(), shared);
             if (got / PAGE + n > regionEnd) {
@@ -655,60 +665,94 @@ class RandomOpsTest {
             m.unmap(r[0], r[1] - r[0]);
         }
 
+        /** Linux's {@code start + PAGE_ALIGN(len)} in unsigned arithmetic. */
+        static long alignedEnd(long addr, long length) {
+            return addr + ((length + PAGE - 1) & -PAGE);
+        }
+
+        /** The first page at or past unsigned byte address {@code end}, cut at the end of the space. */
+        static long pageLimit(long end) {
+            return Long.compareUnsigned(end, SPACE_SIZE) >= 0 ? SPACE_SIZE / PAGE : end / PAGE;
+        }
+
+        static boolean accessOk(long addr, long length) {
+            return length == 0 || addr >= 0 && length > 0 && addr <= SPACE_SIZE - length;
+        }
+
+        /**
+         * Linux's mprotect (do_mprotect_pkey): EINVAL unaligned, nothing for
+         * length 0, ENOMEM if the range wraps or its first page is unmapped;
+         * then the pages are changed up to the first hole, which is ENOMEM.
+         */
         void mprotect(Mprotect x) {
             if (real.isEmpty()) {
                 return;
             }
             AddressSpace as = real.get(slot(x.s()));
             GuestModel.Space m = model.get(slot(x.s()));
-            if (emptyAligned(x.addr(), x.length())) {
-                as.mprotect(x.addr(), x.length(), x.prot());
+            Runnable call = () -> as.mprotect(x.addr(), x.length(), x.prot());
+            if (x.addr() % PAGE != 0) {
+                expectErrno(Errno.EINVAL, call);
+                return;
+            }
+            if (x.length() == 0) {
+                call.run();
                 checkGrants(as, m);
                 return;
             }
-            long[] r = pageRange(x.addr(), x.length());
-            if (r == null) {
-                expectErrno(Errno.EINVAL, () -> as.mprotect(x.addr(), x.length(), x.prot()));
-                return;
-            }
-            if (!m.allMapped(r[0], r[1] - r[0])) {
-                // Linux gives ENOMEM for a range with an unmapped page, but changes the mappings
-                // before the hole first. AddressSpace checks the whole range first and changes
-                // nothing; the model follows AddressSpace.
-                expectErrno(Errno.ENOMEM, () -> as.mprotect(x.addr(), x.length(), x.prot()));
+            long end = alignedEnd(x.addr(), x.length());
+            if (Long.compareUnsigned(end, x.addr()) <= 0 || Long.compareUnsigned(x.addr(), SPACE_SIZE) >= 0) {
+                expectErrno(Errno.ENOMEM, call);
                 checkGrants(as, m);
                 return;
             }
-            as.mprotect(x.addr(), x.length(), x.prot());
+            long from = x.addr() / PAGE;
+            long to = pageLimit(end);
+            long hole = m.firstHole(from, to - from);
+            long upTo = hole >= 0 ? hole : to;
+            m.protect(from, upTo - from, x.prot());
+            if (hole >= 0 || Long.compareUnsigned(end, SPACE_SIZE) > 0) {
+                count("mprotect:hole");
+                expectErrno(Errno.ENOMEM, call);
+                checkGrants(as, m);
+                return;
+            }
+            call.run();
             count("mprotect:ok");
-            m.protect(r[0], r[1] - r[0], x.prot());
         }
 
+        /**
+         * Linux's MADV_DONTNEED (do_madvise): EINVAL unaligned or wrapping,
+         * nothing for length 0; then every mapped page of the range is
+         * dropped, and a hole anywhere is ENOMEM at the end.
+         */
         void dontNeed(DontNeed x) {
             if (real.isEmpty()) {
                 return;
             }
             AddressSpace as = real.get(slot(x.s()));
             GuestModel.Space m = model.get(slot(x.s()));
-            if (emptyAligned(x.addr(), x.length())) {
-                as.madviseDontNeed(x.addr(), x.length());
+            Runnable call = () -> as.madviseDontNeed(x.addr(), x.length());
+            long end = alignedEnd(x.addr(), x.length());
+            if (x.addr() % PAGE != 0 || x.length() != 0 && end == x.addr() || Long.compareUnsigned(end, x.addr()) < 0) {
+                expectErrno(Errno.EINVAL, call);
                 return;
             }
-            long[] r = pageRange(x.addr(), x.length());
-            if (r == null) {
-                expectErrno(Errno.EINVAL, () -> as.madviseDontNeed(x.addr(), x.length()));
+            if (end == x.addr()) {
+                call.run();
                 return;
             }
-            if (!m.allMapped(r[0], r[1] - r[0])) {
-                // Linux drops the mapped pages of the range and then gives ENOMEM for the hole;
-                // AddressSpace checks the whole range first and drops nothing. The model follows AddressSpace.
-                expectErrno(Errno.ENOMEM, () -> as.madviseDontNeed(x.addr(), x.length()));
-                checkContents(slot(x.s()), as, m, r[0], r[1]);
+            long from = pageLimit(x.addr());
+            long to = pageLimit(end);
+            m.dontNeed(from, to - from);
+            if (m.firstHole(from, to - from) >= 0 || Long.compareUnsigned(end, SPACE_SIZE) > 0) {
+                count("dontneed:hole");
+                expectErrno(Errno.ENOMEM, call);
+                checkContents(slot(x.s()), as, m, from, to);
                 return;
             }
-            as.madviseDontNeed(x.addr(), x.length());
+            call.run();
             count("dontneed:ok");
-            m.dontNeed(r[0], r[1] - r[0]);
         }
 
         void copyTo(CopyTo x) {
@@ -723,7 +767,7 @@ class RandomOpsTest {
             for (int i = 0; i < src.length; i++) {
                 src[i] = x.zeroOneIn() > 0 && dr.nextInt(x.zeroOneIn()) == 0 ? 0 : (byte) (1 + dr.nextInt(255));
             }
-            long ok = m.accessible(x.addr(), x.length(), true);
+            long ok = accessOk(x.addr(), x.length()) ? m.accessible(x.addr(), x.length(), true) : 0;
             long left = as.copyToUser(x.addr(), src, off, x.length());
             checkEquals(x.length() - ok, left, "copyToUser bytes not copied (first unwritable byte at +" + ok + ")");
             countCopy("copyTo", ok, x.length());
@@ -737,13 +781,23 @@ class RandomOpsTest {
             AddressSpace as = real.get(slot(x.s()));
             GuestModel.Space m = model.get(slot(x.s()));
             byte[] buf = sentinel(x.bufOffset() + x.length() + 8);
-            long ok = m.accessible(x.addr(), x.length(), false);
-            long left = as.copyFromUser(buf, x.bufOffset(), x.addr(), x.length());
+            long ok = accessOk(x.addr(), x.length()) ? m.accessible(x.addr(), x.length(), false) : 0;
+            // Odd addresses take the raw form, which leaves the bytes it did not copy alone;
+            // the other zeroes them, as Linux's copy_from_user does.
+            boolean raw = (x.addr() & 1) != 0;
+            long left = raw ? as.rawCopyFromUser(buf, x.bufOffset(), x.addr(), x.length()) : as.copyFromUser(buf, x.bufOffset(), x.addr(), x.length());
             checkEquals(x.length() - ok, left, "copyFromUser bytes not copied (first unreadable byte at +" + ok + ")");
             countCopy("copyFrom", ok, x.length());
             compare(m.read(x.addr(), (int) ok), 0, buf, x.bufOffset(), (int) ok, x.addr(), "copyFromUser");
             checkSentinel(buf, 0, x.bufOffset(), "copyFromUser wrote before its buffer");
-            checkSentinel(buf, x.bufOffset() + (int) ok, buf.length, "copyFromUser wrote past the bytes it says it copied");
+            int end = x.bufOffset() + x.length();
+            if (raw) {
+                checkSentinel(buf, x.bufOffset() + (int) ok, buf.length, "rawCopyFromUser wrote past the bytes it says it copied");
+            } else {
+                compare(new byte[(int) (x.length() - ok)], 0, buf, x.bufOffset() + (int) ok, (int) (x.length() - ok), x.addr() + ok,
+                        "copyFromUser's zero fill of the bytes it did not copy");
+                checkSentinel(buf, end, buf.length, "copyFromUser wrote past its buffer");
+            }
         }
 
         void clear(Clear x) {
@@ -752,7 +806,7 @@ class RandomOpsTest {
             }
             AddressSpace as = real.get(slot(x.s()));
             GuestModel.Space m = model.get(slot(x.s()));
-            long ok = m.accessible(x.addr(), x.length(), true);
+            long ok = accessOk(x.addr(), x.length()) ? m.accessible(x.addr(), x.length(), true) : 0;
             long left = as.clearUser(x.addr(), x.length());
             checkEquals(x.length() - ok, left, "clearUser bytes not cleared (first unwritable byte at +" + ok + ")");
             countCopy("clear", ok, x.length());

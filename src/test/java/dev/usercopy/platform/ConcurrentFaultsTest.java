@@ -181,8 +181,8 @@ class ConcurrentFaultsTest {
                 } else {
                     kernel.fill(SENTINEL);
                     left = kind == 0
-                            ? UserCopy.copyFromUser(form, heap, off, guest, length)
-                            : UserCopy.copyFromUser(form, kernel, guest);
+                            ? UserCopy.rawCopyFromUser(form, heap, off, guest, length)
+                            : UserCopy.rawCopyFromUser(form, kernel, guest);
                     assertEquals(length - k, left, what);
                     MemorySegment expected = sharedContent != null
                             ? MemorySegment.ofArray(sharedContent).asSlice(PAGE - k, k)

@@ -49,18 +49,18 @@ class ExtableEntryTest {
         try (GuardedRegion r = GuardedRegion.create(1, Guard.SEGV); Arena arena = Arena.ofConfined()) {
             MemorySegment buf = arena.allocate(256, 64);
             long b = r.boundary();
-            expect("flat", 90, () -> UserCopy.copyFromUser(Form.FLAT, buf.asSlice(0, 100), b - 10), ExtableEntry.USERCOPY0);
+            expect("flat", 90, () -> UserCopy.rawCopyFromUser(Form.FLAT, buf.asSlice(0, 100), b - 10), ExtableEntry.USERCOPY0);
             // Destination 1 past an 8-boundary: 7 leading bytes, the fault comes at the 4th.
-            expect("leading bytes", 97, () -> UserCopy.copyFromUser(Form.ALIGNED, buf.asSlice(1, 100), b - 3), ExtableEntry.USERCOPY1);
+            expect("leading bytes", 97, () -> UserCopy.rawCopyFromUser(Form.ALIGNED, buf.asSlice(1, 100), b - 3), ExtableEntry.USERCOPY1);
             // Aligned destination and source: the qword at the boundary faults, the byte retry faults at once.
-            expect("bulk, aligned", 84, () -> UserCopy.copyFromUser(Form.ALIGNED, buf.asSlice(0, 100), b - 16),
+            expect("bulk, aligned", 84, () -> UserCopy.rawCopyFromUser(Form.ALIGNED, buf.asSlice(0, 100), b - 16),
                     ExtableEntry.USERCOPY1B, ExtableEntry.USERCOPY1D);
             // Misaligned source: the faulting qword straddles; the retry copies its first 3 bytes.
-            expect("bulk, straddling", 81, () -> UserCopy.copyFromUser(Form.ALIGNED, buf.asSlice(0, 100), b - 19),
+            expect("bulk, straddling", 81, () -> UserCopy.rawCopyFromUser(Form.ALIGNED, buf.asSlice(0, 100), b - 19),
                     ExtableEntry.USERCOPY1B, ExtableEntry.USERCOPY1D);
             // 20 bytes: two qwords then 4 tail bytes, of which 1 is readable.
-            expect("tail", 3, () -> UserCopy.copyFromUser(Form.ALIGNED, buf.asSlice(0, 20), b - 17), ExtableEntry.USERCOPY1C);
-            expect("short copy", 4, () -> UserCopy.copyFromUser(Form.ALIGNED, buf.asSlice(0, 6), b - 2), ExtableEntry.USERCOPY1C);
+            expect("tail", 3, () -> UserCopy.rawCopyFromUser(Form.ALIGNED, buf.asSlice(0, 20), b - 17), ExtableEntry.USERCOPY1C);
+            expect("short copy", 4, () -> UserCopy.rawCopyFromUser(Form.ALIGNED, buf.asSlice(0, 6), b - 2), ExtableEntry.USERCOPY1C);
             expect("strncpy", -Errno.EFAULT.number(), () -> {
                 r.accessible().asSlice(r.accessible().byteSize() - 5).fill((byte) 'z');
                 return UserCopy.strncpyFromUser(new byte[64], 0, b - 5, 64);
@@ -127,7 +127,7 @@ class ExtableEntryTest {
                 MemorySegment kernel = buf.asSlice(0, c.n());
                 expect("adaptive " + c.what(), c.n() - c.k(), () -> c.toUser()
                         ? UserCopy.copyToUser(Form.ADAPTIVE, b - c.k(), kernel)
-                        : UserCopy.copyFromUser(Form.ADAPTIVE, kernel, b - c.k()), c.fired());
+                        : UserCopy.rawCopyFromUser(Form.ADAPTIVE, kernel, b - c.k()), c.fired());
                 reached.addAll(List.of(c.fired()));
             }
         }
@@ -135,7 +135,7 @@ class ExtableEntryTest {
         // kernel buffer, whose page ends 30 bytes in, while the last source load faults at byte 50.
         try (GuardedRegion user = GuardedRegion.create(1, Guard.SEGV); GuardedRegion kernel = GuardedRegion.create(1, Guard.SEGV)) {
             MemorySegment dst = kernel.withGuard().asSlice(kernel.accessible().byteSize() - 30, 60);
-            expect("adaptive byte retry", 30, () -> UserCopy.copyFromUser(Form.ADAPTIVE, dst, user.boundary() - 50),
+            expect("adaptive byte retry", 30, () -> UserCopy.rawCopyFromUser(Form.ADAPTIVE, dst, user.boundary() - 50),
                     ExtableEntry.USERCOPY7D, ExtableEntry.USERCOPY9R);
             reached.add(ExtableEntry.USERCOPY9R);
         }
@@ -155,13 +155,13 @@ class ExtableEntryTest {
             long b = r.boundary();
             UserCopy.restrictCpuFeatures(EnumSet.of(CpuFeature.ERMS));
             assumeTrue(UserCopy.cpuFeatures().contains(CpuFeature.ERMS), "needs ERMS");
-            expect("no AVX2: rep movsb", 100, () -> UserCopy.copyFromUser(Form.ADAPTIVE, buf.asSlice(0, 200), b - 100),
+            expect("no AVX2: rep movsb", 100, () -> UserCopy.rawCopyFromUser(Form.ADAPTIVE, buf.asSlice(0, 200), b - 100),
                     ExtableEntry.USERCOPY9);
             UserCopy.restrictCpuFeatures(EnumSet.noneOf(CpuFeature.class));
             assertEquals(Set.of(), UserCopy.cpuFeatures());
-            expect("no AVX2, no ERMS: rep movsq", 100, () -> UserCopy.copyFromUser(Form.ADAPTIVE, buf.asSlice(0, 200), b - 100),
+            expect("no AVX2, no ERMS: rep movsq", 100, () -> UserCopy.rawCopyFromUser(Form.ADAPTIVE, buf.asSlice(0, 200), b - 100),
                     ExtableEntry.USERCOPY1B, ExtableEntry.USERCOPY1D);
-            expect("no AVX2, no ERMS: small copies keep their movs", 3, () -> UserCopy.copyFromUser(Form.ADAPTIVE, buf.asSlice(0, 12), b - 9),
+            expect("no AVX2, no ERMS: small copies keep their movs", 3, () -> UserCopy.rawCopyFromUser(Form.ADAPTIVE, buf.asSlice(0, 12), b - 9),
                     ExtableEntry.USERCOPY5B);
         } finally {
             UserCopy.restrictCpuFeatures(before);

@@ -267,7 +267,7 @@ class JvmUnharmedTest {
                         System.arraycopy(content, page - k, buf, off, k);
                         left = UserCopy.copyToUser(form, guest, buf, off, length);
                     } else {
-                        left = UserCopy.copyFromUser(form, buf, off, guest, length);
+                        left = UserCopy.rawCopyFromUser(form, buf, off, guest, length);
                     }
                     boolean bytesRight = toUser
                             ? region.accessible().asSlice(page - k, k)

@@ -206,4 +206,14 @@ class UserPtrTest extends MmScenario {
         assertEquals(100, e.length());
         assertEquals(4, e.done());
     }
+
+    @ParameterizedTest
+    @EnumSource(Profile.class)
+    void pointerArithmeticThatWrapsIsAnErrnoNotAnotherAddress(Profile profile) {
+        start(profile);
+        assertErrno(Errno.EFAULT, () -> UserPtr.of(as, Long.MAX_VALUE - 7, JAVA_LONG).element(1));
+        assertErrno(Errno.EFAULT, () -> UserPtr.of(as, -8, JAVA_LONG).element(Long.MIN_VALUE / 8));
+        assertErrno(Errno.EINVAL, () -> UserPtr.of(as, buf, JAVA_LONG).element(Long.MAX_VALUE / 4));
+        assertEquals(buf - 8, UserPtr.of(as, buf, JAVA_LONG).element(-1).address(), "C's p - 1 is fine");
+    }
 }
