@@ -13,6 +13,8 @@ import com.tngtech.archunit.core.importer.ImportOption;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
+import dev.usercopy.mm.AddressSpace;
+
 import static com.tngtech.archunit.core.domain.JavaCall.Predicates.target;
 import static com.tngtech.archunit.core.domain.properties.HasName.Predicates.nameMatching;
 import static com.tngtech.archunit.core.domain.properties.HasOwner.Predicates.With.owner;
@@ -84,6 +86,15 @@ class ArchitectureTest {
         noClasses().that().resideOutsideOfPackage("dev.usercopy.cli")
                 .should().dependOnClassesThat().resideInAPackage("picocli..")
                 .because("dev.usercopy.cli holds the commands; the guest language, the demo and the quick bench are plain code they call")
+                .check(production);
+    }
+
+    @Test
+    void theGuestLanguageCopiesThroughUserSliceAsASyscallWould() {
+        noClasses().that().resideInAPackage("dev.usercopy.cli.guest..")
+                .should().callMethodWhere(callTo(AddressSpace.class, "copyFromUser|copyToUser|clearUser"))
+                .because("read, write and clear exercise UserSlice, the API the README gives syscall writers "
+                        + "(readstr keeps strncpyFromUser: the language shows its raw count)")
                 .check(production);
     }
 

@@ -68,10 +68,10 @@ class GuestLanguageTest {
     }
 
     /**
-     * read, write and clear go through UserSlice, as a syscall would: a range
-     * that runs past the end of user space is refused whole by access_ok
-     * (Linux's copy_to_user writes nothing then), where a bare
-     * AddressSpace copy would have written the bytes before the end.
+     * read, write and clear go through UserSlice, as a syscall would
+     * (ArchitectureTest holds that): a range that runs past the end of user
+     * space is refused whole by access_ok, as Linux's copy_to_user writes
+     * nothing then.
      */
     @Test
     void aCopyRunningPastTheEndOfUserSpaceIsRefusedWholeAsLinuxsAccessOkDoes() throws IOException {
