@@ -188,6 +188,62 @@ public final class MemoryManager implements AutoCloseable {
         return allocator.allocate(count);
     }
 
+    /** A new frame holding zeros, its first reference taken; ENOMEM naming {@code address} when none is left. */
+    long zeroedFrame(long address, boolean shared) {
+        long frame = allocateOne(address);
+        takeZeroed(frame, shared);
+        return frame;
+    }
+
+    /** Takes the first reference of an allocated frame and clears what its last use left. */
+    void takeZeroed(long frame, boolean shared) {
+        if (info.first(frame, shared)) {
+            memory.frame(frame).zero();
+        }
+    }
+
+    /** A new private frame holding a copy of {@code frame}'s bytes (a copy-on-write break). */
+    long copyOfFrame(long frame, long address) {
+        long copy = allocateOne(address);
+        info.first(copy, false);
+        memory.frame(frame).copyTo(memory.frame(copy));
+        return copy;
+    }
+
+    /** Copies frame {@code from}'s bytes into frame {@code to}. */
+    void copyFrame(long from, long to) {
+        memory.frame(from).copyTo(memory.frame(to));
+    }
+
+    /** Frame {@code frame}'s bytes into {@code dst} (one page). */
+    void readFrame(long frame, byte[] dst) {
+        memory.frame(frame).read(0, dst, 0, (int) PageTable.PAGE);
+    }
+
+    /**
+     * Fills free frame {@code frame} with page {@code filePage} of
+     * {@code file} (zeros past its end). Fortress reads into a kernel buffer
+     * and copies that into the frame; the other profiles read straight into
+     * the frame.
+     */
+    void readFilePage(FileRef file, long filePage, long frame) throws IOException {
+        if (config.profile() == Profile.FORTRESS) {
+            file.cache().read(filePage, pageBuffer);
+            memory.frame(frame).write(0, pageBuffer, 0, pageBuffer.length);
+        } else {
+            memory.frame(frame).readFrom(file.channel(), filePage * PageTable.PAGE);
+        }
+    }
+
+    /** Gives {@code count} frames from {@code frame}, allocated but never used, back. */
+    void releaseUnused(long frame, long count) {
+        allocator.release(frame, count);
+    }
+
+    long freeFrames() {
+        return allocator.free();
+    }
+
     /** Allocates one frame or fails with ENOMEM. */
     long allocateOne(long address) {
         long f = allocator.allocate(1);

@@ -17,6 +17,8 @@ import java.util.function.LongConsumer;
  * Not thread-safe: the memory manager's lock covers it.
  */
 final class PageTable {
+    /** Bytes of a guest page, and of the frame it maps. */
+    static final long PAGE = 4096;
     static final int LEAF_BITS = 9;
     static final int LEAF_SIZE = 1 << LEAF_BITS;
 
