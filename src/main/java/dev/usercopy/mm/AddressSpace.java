@@ -295,6 +295,17 @@ public final class AddressSpace implements AutoCloseable {
         state.table().countReferences(leaves, refs);
     }
 
+    /** What the JVM's mirror maps at {@code page}: {frame, prot}, or null; for tests of other mirrors. */
+    long[] jvmMapping(long page) {
+        mm.lock.lock();
+        try {
+            HostMap.Run run = jvm.model().at(page);
+            return run == null ? null : new long[] {run.frameAt(page), run.prot()};
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
     /** Throws if a host mapping maps another frame than the page table, or allows more than it; see {@link HostSync#check}. */
     void checkHostMappings() {
         state.host().check();
