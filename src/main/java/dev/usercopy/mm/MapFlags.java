@@ -10,6 +10,7 @@ public final class MapFlags {
     public static final int SHARED_VALIDATE = 0x03;
     public static final int FIXED = 0x10;
     public static final int ANONYMOUS = 0x20;
+    public static final int GROWSDOWN = 0x100;
     public static final int NORESERVE = 0x4000;
     public static final int POPULATE = 0x8000;
     public static final int STACK = 0x20000;

@@ -27,7 +27,12 @@ final class Mmap {
         {
             if (file == null) {
                 return mapGrant(s, addr, length, prot, flags, () -> switch (flags & MapFlags.TYPE) {
-                    case MapFlags.SHARED -> new AllocatedShared();
+                    case MapFlags.SHARED -> {
+                        if ((flags & MapFlags.GROWSDOWN) != 0) { // Linux: shared anonymous memory cannot grow
+                            throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_GROWSDOWN with anonymous MAP_SHARED");
+                        }
+                        yield new AllocatedShared();
+                    }
                     case MapFlags.PRIVATE -> Allocated.ANONYMOUS;
                     default -> throw new ErrnoException(Errno.EINVAL, addr, length,
                             "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");

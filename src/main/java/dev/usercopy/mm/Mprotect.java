@@ -43,7 +43,9 @@ final class Mprotect {
         long from = s.pageLimit(addr);
         long to = s.pageLimit(end);
         if (grows != 0) { // no grant grows: EINVAL once there is one to refuse
-            throw new ErrnoException(s.grants().in(from, to).isEmpty() ? Errno.ENOMEM : Errno.EINVAL, addr, length,
+            // PROT_GROWSDOWN refuses any grant in the range; PROT_GROWSUP only one holding addr (a hole there is ENOMEM).
+            boolean found = grows == Prot.GROWSDOWN ? !s.grants().in(from, to).isEmpty() : from < s.pages() && s.grants().at(from) != null;
+            throw new ErrnoException(found ? Errno.EINVAL : Errno.ENOMEM, addr, length,
                     "PROT_GROWSDOWN/PROT_GROWSUP, and no mapping here grows");
         }
         if (from >= s.pages() || s.grants().at(from) == null) {
@@ -57,9 +59,11 @@ final class Mprotect {
         long upTo = stop.page();
         // Pages of one grant may differ in what the host lets them do (copy-on-write, zeroed,
         // clean file pages), so the new protection can split mappings inside the range too.
-        s.mm().reserveVmas(s.host().costOf(from, upTo, newProt));
-        s.grants().protect(from, upTo, newProt);
-        s.host().sync(from, upTo);
+        if (upTo > from) { // refused at its first page, Linux changes nothing and splits nothing
+            s.mm().reserveVmas(s.host().costOf(from, upTo, newProt));
+            s.grants().protect(from, upTo, newProt);
+            s.host().sync(from, upTo);
+        }
         if (stop.errno() != null) {
             throw new ErrnoException(stop.errno(), addr, length, "page 0x" + Long.toHexString(upTo * PAGE)
                     + (stop.errno() == Errno.ENOMEM ? " is not mapped" : s.grants().at(upTo).provider() instanceof External

@@ -20,6 +20,7 @@ import static dev.usercopy.platform.libc_h.PROT_WRITE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 /**
  * Where Linux defines what a memory call does, the address space does the
@@ -156,6 +157,10 @@ class LinuxFidelityTest extends MmScenario {
         // mmap ignores protection bits and flags it does not know.
         long b = as.mmap(0, PAGE, RW | 0x100, MapFlags.PRIVATE | 0x4000000 | MapFlags.NORESERVE | MapFlags.STACK);
         assertEquals(RW, as.grants().stream().filter(g -> g.start() * PAGE == b).findFirst().orElseThrow().prot());
+        // MAP_GROWSDOWN is ignored, except that shared anonymous memory refuses it, after the overlap (host: 6.18).
+        as.mmap(0, PAGE, RW, MapFlags.PRIVATE | MapFlags.GROWSDOWN);
+        assertErrno(Errno.EINVAL, () -> as.mmap(0, PAGE, RW, MapFlags.SHARED | MapFlags.GROWSDOWN));
+        assertErrno(Errno.EEXIST, () -> as.mmap(a, PAGE, RW, MapFlags.SHARED | MapFlags.GROWSDOWN | MapFlags.FIXED_NOREPLACE));
         // Anonymous memory has no MAP_SHARED_VALIDATE; a file mapping validates its flags with it.
         assertErrno(Errno.EINVAL, () -> as.mmap(0, PAGE, RW, MapFlags.SHARED_VALIDATE));
         Path f = dir.resolve("f");
@@ -182,6 +187,11 @@ class LinuxFidelityTest extends MmScenario {
         assertErrno(Errno.ENOMEM, () -> as.mprotect(a, -PAGE, Prot.READ)); // "a range that wraps"
         assertErrno(Errno.ENOMEM, () -> as.mprotect(as.size(), PAGE, Prot.READ)); // "past user space nothing is mapped"
         assertErrno(Errno.EINVAL, () -> as.mprotect(a, PAGE, Prot.READ | Prot.GROWSDOWN)); // "no mapping grows"
+        // From a hole before the mapping: GROWSDOWN finds the mapping and refuses it, GROWSUP needs one at addr (host: 6.18).
+        assertErrno(Errno.EINVAL, () -> as.mprotect(a - 2 * PAGE, 4 * PAGE, Prot.READ | Prot.GROWSDOWN));
+        assertErrno(Errno.ENOMEM, () -> as.mprotect(a - 2 * PAGE, 4 * PAGE, Prot.READ | Prot.GROWSUP));
+        assertErrno(Errno.EINVAL, () -> as.mprotect(a, 2 * PAGE, Prot.READ | Prot.GROWSUP));
+        assertErrno(Errno.ENOMEM, () -> as.mprotect(a + 4 * PAGE, 2 * PAGE, Prot.READ | Prot.GROWSDOWN));
         as.mprotect(a, PAGE, Prot.READ | Prot.SEM);
         assertEquals(Prot.READ, as.grants().getFirst().prot());
 
@@ -218,6 +228,25 @@ class LinuxFidelityTest extends MmScenario {
         check();
     }
 
+    /** Linux's madvise_dontneed_free_valid_vma refuses VM_PFNMAP: EINVAL at once, after the mappings before it, holes or not. */
+    @Test
+    void madviseStopsAtDeviceFramesWithEinvalHavingDroppedWhatCameBefore() {
+        machine();
+        AddressSpace as = space();
+        long device = mm.config().frames() - mm.config().deviceFrames();
+        long a = as.mmap(BASE, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        as.mmapPhysical(a + 2 * PAGE, PAGE, RW, MapFlags.SHARED | MapFlags.FIXED, device);
+        as.mmap(a + 3 * PAGE, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        writeByte(as, a, 1);
+        writeByte(as, a + 2 * PAGE, 2);
+        writeByte(as, a + 3 * PAGE, 3);
+        assertErrno(Errno.EINVAL, () -> as.madviseDontNeed(a, 4 * PAGE));
+        assertEquals(0, readByte(as, a), "the mapping before the hole and the device was dropped");
+        assertEquals(2, readByte(as, a + 2 * PAGE), "device frames are never dropped");
+        assertEquals(3, readByte(as, a + 3 * PAGE), "the mapping after the device was not reached");
+        check();
+    }
+
     @Test
     void msyncWritesBackEveryMappedPartOfTheRangeThenIsEnomem() throws Exception {
         Path f = dir.resolve("g");
@@ -232,6 +261,25 @@ class LinuxFidelityTest extends MmScenario {
         byte[] file = Files.readAllBytes(f);
         assertEquals(1, file[0]);
         assertEquals(3, file[3 * (int) PAGE], "the part after the hole was written back too");
+        check();
+    }
+
+    /** Past the end of user space nothing is mapped: the same as a hole at the end (host: a range past TASK_SIZE). */
+    @Test
+    void aRangeThatRunsPastUserSpaceDoesItsMappedPartThenIsEnomem() {
+        machine();
+        AddressSpace as = space();
+        long top = as.size() - PAGE;
+        as.mmap(top, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        writeByte(as, top, 5);
+        assertErrno(Errno.ENOMEM, () -> as.madviseDontNeed(top, 2 * PAGE));
+        assertEquals(0, readByte(as, top), "the mapped page was dropped");
+        assertErrno(Errno.ENOMEM, () -> as.msync(top, 2 * PAGE));
+        assertErrno(Errno.ENOMEM, () -> as.mprotect(top, 2 * PAGE, Prot.READ));
+        assertEquals(List.of(Prot.READ), as.grants().stream().map(Grant::prot).toList(), "the mapped page was changed");
+        as.madviseDontNeed(top, PAGE);
+        as.msync(top, PAGE);
+        as.mprotect(top, PAGE, RW);
         check();
     }
 
@@ -271,6 +319,38 @@ class LinuxFidelityTest extends MmScenario {
         assertEquals(List.of(), attacker.grants());
         assertArrayEquals(filled(64 * (int) PAGE, 0x5a), read(victim, v, 64 * (int) PAGE));
         check();
+    }
+
+    @Test
+    void aLenderAddressOutsideTheLenderIsRefused() {
+        machine();
+        AddressSpace lender = space();
+        long l = lender.mmap(BASE, PAGE, RW, MapFlags.PRIVATE | MapFlags.FIXED);
+        AddressSpace as = space();
+        for (long at : new long[] {-PAGE, Long.MIN_VALUE, lender.size(), lender.size() + PAGE, Long.MAX_VALUE & -PAGE}) {
+            assertErrno(Errno.EINVAL, () -> as.mmapExternal(0, PAGE, Prot.READ, MapFlags.SHARED, lender, at));
+        }
+        assertEquals(List.of(), as.grants());
+        long b = as.mmapExternal(0, PAGE, RW, MapFlags.SHARED, lender, l);
+        writeByte(as, b, 4);
+        assertEquals(4, readByte(lender, l));
+        check();
+    }
+
+    @Test
+    void noConfigOrPageTableEntryCanNameAFrameOutsideTheMachine() {
+        MemoryManager.Config c = small();
+        // Negative device frames would put the allocator's frames past the end of physical memory.
+        assertThrows(IllegalArgumentException.class, () -> new MemoryManager.Config(c.frames(), c.faultAround(), c.vmaBudget(),
+                c.addressSpaceSize(), -1, c.forkMode(), c.profile()));
+        assertThrows(IllegalArgumentException.class, () -> c.withVmaBudget(-1));
+        assertThrows(IllegalArgumentException.class, () -> c.withAddressSpaceSize(MemoryManager.MAX_ADDRESS_SPACE + PAGE));
+        assertEquals(MemoryManager.MAX_ADDRESS_SPACE, c.withAddressSpaceSize(MemoryManager.MAX_ADDRESS_SPACE).addressSpaceSize());
+        // An entry holds the frame it was given, or refuses it: never one whose high bits were shifted away.
+        for (long frame : new long[] {PageTable.MAX_FRAME + 1, 1L << 52, Long.MAX_VALUE, -1, Long.MIN_VALUE}) {
+            assertThrows(IllegalArgumentException.class, () -> PageTable.entry(frame, 0), "frame " + frame);
+        }
+        assertEquals(PageTable.MAX_FRAME, PageTable.frame(PageTable.entry(PageTable.MAX_FRAME, PageTable.ZERO)));
     }
 
     @Test

@@ -132,6 +132,31 @@ class LendTest extends MmScenario {
         check();
     }
 
+    /** Linux's mprotect changes the mappings before the one it refuses: here the head copy, not the tail after the lent page. */
+    @Test
+    void mprotectOverAReadOnlyLendChangesWhatComesBeforeItThenIsEacces() {
+        try (Lend lend = UserSlice.ro(lender, region + 100, 2 * PAGE).lendTo(borrower)) {
+            long base = lend.borrowerBase();
+            assertEquals(3, lend.borrowerPages());
+            assertErrno(Errno.EACCES, () -> borrower.mprotect(base, 3 * PAGE, Prot.READ | Prot.WRITE));
+            assertEquals(0, borrower.copyToUser(base + 99, new byte[] {0x11}, 0, 1), "the head copy before the lent page became writable");
+            assertEquals(1, borrower.copyToUser(base + PAGE, new byte[1], 0, 1), "the lent page stays read-only");
+            assertEquals(1, borrower.copyToUser(base + 2 * PAGE, new byte[1], 0, 1), "the tail copy after it was not reached");
+        }
+        assertBytes(secret, lender, region);
+        check();
+    }
+
+    @Test
+    void aRefusedMprotectInsideOneMappingLeavesItWhole() {
+        try (Lend lend = UserSlice.ro(lender, region, 4 * PAGE).lendTo(borrower)) {
+            int before = borrower.grants().size();
+            assertErrno(Errno.EACCES, () -> borrower.mprotect(lend.borrowerBase() + PAGE, PAGE, Prot.READ | Prot.WRITE));
+            assertEquals(before, borrower.grants().size(), "nothing changed, so nothing was split");
+        }
+        check();
+    }
+
     @Test
     void aForkOfTheBorrowerDoesNotInheritTheLentPages() {
         AddressSpace child;
