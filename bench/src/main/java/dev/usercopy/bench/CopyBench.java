@@ -1,12 +1,10 @@
 package dev.usercopy.bench;
 
-import dev.usercopy.platform.Posix;
+import dev.usercopy.cli.bench.CopyWorkload;
 import dev.usercopy.platform.UserCopy;
-import dev.usercopy.platform.libc_h;
+import dev.usercopy.platform.Posix;
 
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.AuxCounters;
@@ -26,10 +24,11 @@ import org.openjdk.jmh.annotations.Warmup;
 
 /**
  * Copy throughput between guest ("user") memory and a kernel buffer, in both
- * directions, with the kernel buffer native or a {@code byte[]}.
+ * directions, with the kernel buffer native or a {@code byte[]}
+ * ({@link CopyWorkload}, which {@code ./usercopy bench --quick} times too).
  *
  * <p>Guest memory is an anonymous mapping, every page written beforehand;
- * the kernel buffer is page aligned too (native: an {@link Arena} segment;
+ * the kernel buffer is page aligned too (native: an arena segment;
  * heap: a {@code byte[]} whose data is 16 bytes into its object, so the
  * offsets below count from there). {@code srcMisalign} and
  * {@code dstMisalign} are the offsets of the copy's source and destination
@@ -74,14 +73,10 @@ public class CopyBench {
     public int dstMisalign;
 
     @Param({"FROM_USER", "TO_USER"})
-    public Direction direction;
+    public CopyWorkload.Direction direction;
 
     @Param({"NATIVE", "HEAP"})
-    public Kernel kernel;
-
-    public enum Direction { FROM_USER, TO_USER }
-
-    public enum Kernel { NATIVE, HEAP }
+    public CopyWorkload.Kernel kernel;
 
     /** Bytes copied; JMH divides by the measured time, giving bytes per second. */
     @State(Scope.Thread)
@@ -95,93 +90,55 @@ public class CopyBench {
         }
     }
 
-    private GuestMemory guest;
-    private Arena arena;
-    /** Guest address of the copy's guest end. */
-    private long user;
-    /** The kernel end of the copy. */
-    private MemorySegment kernelSide;
+    CopyWorkload workload;
     private MemorySegment src;
     private MemorySegment dst;
 
     @Setup(Level.Trial)
     public void setUp() {
-        GuestMemory.checkMisalign("srcMisalign", srcMisalign);
-        GuestMemory.checkMisalign("dstMisalign", dstMisalign);
-        long span = (long) size + GuestMemory.MAX_MISALIGN + 1;
-        guest = GuestMemory.map(span);
-        // Confined: a shared arena makes every downcall that takes one of its segments acquire and
-        // release the arena with atomic operations, tens of ns that would swamp a small copy.
-        arena = Arena.ofConfined();
-        MemorySegment buffer = kernel == Kernel.NATIVE
-                ? arena.allocate(span, Posix.PAGE_SIZE)
-                : MemorySegment.ofArray(new byte[Math.toIntExact(span)]);
-        buffer.fill((byte) 1);
-        boolean fromUser = direction == Direction.FROM_USER;
-        int guestOffset = fromUser ? srcMisalign : dstMisalign;
-        int kernelOffset = fromUser ? dstMisalign : srcMisalign;
-        user = guest.address(guestOffset);
-        kernelSide = buffer.asSlice(kernelOffset, size);
-        MemorySegment userSegment = guest.segment(guestOffset, size);
-        src = fromUser ? userSegment : kernelSide;
-        dst = fromUser ? kernelSide : userSegment;
-
-        // Every form must copy exactly these bytes before its speed means anything.
-        MemorySegment expected = MemorySegment.ofArray(src.toArray(ValueLayout.JAVA_BYTE));
-        for (UserCopy.Form form : UserCopy.Form.values()) {
-            dst.fill((byte) 0);
-            GuestMemory.check(form.toString(), usercopy(form), expected, dst);
-        }
-        dst.fill((byte) 0);
-        MemorySegment.copy(src, 0, dst, 0, size);
-        GuestMemory.check("MemorySegment.copy", 0, expected, dst);
-        dst.fill((byte) 0);
+        // The workload checks every form and MemorySegment.copy; memcpy is checked here.
+        workload = new CopyWorkload(new CopyWorkload.Params(size, srcMisalign, dstMisalign, direction, kernel));
+        src = workload.src();
+        dst = workload.dst();
+        workload.clearDestination();
         memcpy(new Bytes());
-        GuestMemory.check("memcpy", 0, expected, dst);
-        dst.fill((byte) 0);
+        workload.check("memcpy", 0);
+        workload.clearDestination();
         memcpyCritical(new Bytes());
-        GuestMemory.check("memcpy (critical)", 0, expected, dst);
-    }
-
-    private long usercopy(UserCopy.Form form) {
-        return direction == Direction.FROM_USER
-                ? UserCopy.copyFromUser(form, kernelSide, user)
-                : UserCopy.copyToUser(form, user, kernelSide);
+        workload.check("memcpy (critical)", 0);
     }
 
     @TearDown(Level.Trial)
     public void tearDown() {
-        arena.close();
-        guest.close();
+        workload.close();
     }
 
     /** The flat form: one {@code rep movsb}. */
     @Benchmark
     public long flat(Bytes counter) {
         counter.bytes += size;
-        return usercopy(UserCopy.Form.FLAT);
+        return workload.flat();
     }
 
     /** The aligned form: {@code rep movsb} to an 8-aligned destination, {@code rep movsq}, {@code rep movsb} tail. */
     @Benchmark
     public long aligned(Bytes counter) {
         counter.bytes += size;
-        return usercopy(UserCopy.Form.ALIGNED);
+        return workload.aligned();
     }
 
     /** The adaptive form: movs, an AVX2 loop or {@code rep movsb} by size and CPU. */
     @Benchmark
     public long adaptive(Bytes counter) {
         counter.bytes += size;
-        return usercopy(UserCopy.Form.ADAPTIVE);
+        return workload.adaptive();
     }
 
     /** {@link MemorySegment#copy}: no downcall, no fault fixup. */
     @Benchmark
-    public MemorySegment segmentCopy(Bytes counter) {
+    public long segmentCopy(Bytes counter) {
         counter.bytes += size;
-        MemorySegment.copy(src, 0, dst, 0, size);
-        return dst;
+        return workload.segmentCopy();
     }
 
     /**
@@ -192,15 +149,15 @@ public class CopyBench {
     @Benchmark
     public long memcpy(Bytes counter) {
         counter.bytes += size;
-        return kernel == Kernel.HEAP
-                ? libc_h.memcpy$critical(dst, src, size).address()
-                : libc_h.memcpy(dst, src, size).address();
+        return kernel == CopyWorkload.Kernel.HEAP
+                ? Posix.memcpyCritical(dst, src, size)
+                : Posix.memcpy(dst, src, size);
     }
 
     /** glibc {@code memcpy} through a critical downcall, as usercopy makes up to 256 KiB. */
     @Benchmark
     public long memcpyCritical(Bytes counter) {
         counter.bytes += size;
-        return libc_h.memcpy$critical(dst, src, size).address();
+        return Posix.memcpyCritical(dst, src, size);
     }
 }

@@ -17,16 +17,15 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import dev.usercopy.mm.AddressSpace;
-import dev.usercopy.mm.MapFlags;
+import dev.usercopy.cli.bench.CowBreakWorkload;
 import dev.usercopy.mm.MemoryManager;
-import dev.usercopy.mm.Prot;
 
 /**
- * The copy-on-write break: a forked child writes one byte in each of 1024
- * pages it shares with its parent, so each write faults, copies the frame and
- * maps the copy. {@code firstTouch} is the baseline in the same run: the same
- * writes into fresh lazy pages (allocate, no copy). Nanoseconds per page.
+ * The copy-on-write break ({@link CowBreakWorkload}): a child forked before
+ * each invocation writes one byte in each of 1024 pages it shares with its
+ * parent. {@code firstTouch} is the baseline in the same run: the same
+ * writes into fresh lazy pages, fault-around 1 on both sides. Nanoseconds
+ * per page. {@code ./usercopy bench --quick} times the same workload calls.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -35,59 +34,40 @@ import dev.usercopy.mm.Prot;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
 public class CowBreakBench {
-    static final int PAGES = 1024;
-    static final long PAGE = AddressSpace.PAGE;
-
     @Param({"SHARED_TABLES", "COPY_PAGES"})
     public MemoryManager.ForkMode mode;
 
-    private MemoryManager mm;
-    private AddressSpace parent;
-    private AddressSpace child;
-    private AddressSpace scratch;
-    private long base;
-    private final byte[] one = {1};
+    CowBreakWorkload workload;
 
     @Setup
     public void setup() {
-        mm = new MemoryManager(MemoryManager.Config.defaults().withFrames(4 * PAGES + 4096).withFaultAround(1)
-                .withAddressSpaceSize(1L << 30).withForkMode(mode));
-        parent = mm.newAddressSpace();
-        base = parent.mmap(0, PAGES * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE);
-        parent.clearUser(base, PAGES * PAGE);
-        scratch = mm.newAddressSpace();
+        workload = new CowBreakWorkload(new CowBreakWorkload.Params(mode));
     }
 
     @Setup(Level.Invocation)
     public void forkChild() {
-        child = parent.fork();
+        workload.forkChild();
     }
 
     @TearDown(Level.Invocation)
     public void closeChild() {
-        child.close();
+        workload.closeChild();
     }
 
     @TearDown
     public void tearDown() {
-        mm.close();
+        workload.close();
     }
 
     @Benchmark
-    @OperationsPerInvocation(PAGES)
-    public void cowBreak() {
-        for (int i = 0; i < PAGES; i++) {
-            child.copyToUser(base + i * PAGE, one, 0, 1);
-        }
+    @OperationsPerInvocation(CowBreakWorkload.PAGES)
+    public long cowBreak() {
+        return workload.cowBreak();
     }
 
     @Benchmark
-    @OperationsPerInvocation(PAGES)
-    public void firstTouch() {
-        long a = scratch.mmap(0, PAGES * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE);
-        for (int i = 0; i < PAGES; i++) {
-            scratch.copyToUser(a + i * PAGE, one, 0, 1);
-        }
-        scratch.munmap(a, PAGES * PAGE);
+    @OperationsPerInvocation(CowBreakWorkload.PAGES)
+    public long firstTouch() {
+        return workload.firstTouch();
     }
 }

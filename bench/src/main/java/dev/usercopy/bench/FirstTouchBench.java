@@ -1,7 +1,5 @@
 package dev.usercopy.bench;
 
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.TimeUnit;
 
 import org.openjdk.jmh.annotations.Benchmark;
@@ -18,19 +16,13 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
-import dev.usercopy.mm.AddressSpace;
-import dev.usercopy.mm.MapFlags;
-import dev.usercopy.mm.MemoryManager;
-import dev.usercopy.mm.Prot;
-import dev.usercopy.platform.HostMapping;
+import dev.usercopy.cli.bench.FirstTouchWorkload;
 
 /**
- * First-touch demand paging: map 16 MiB, write one byte in every page, unmap.
- * {@code guest} does it in a guest address space through usercopy (each
- * write that meets a lazy page faults, is resolved and resumes; fault-around
- * maps {@code faultAround} pages at a time); {@code host} does the same to a
- * fresh anonymous host mapping, the host kernel's own first touch. Scores
- * are nanoseconds per page; pages per second is 1e9 over it.
+ * First-touch demand paging against the host's first touch
+ * ({@link FirstTouchWorkload}: map 16 MiB, write a byte in every page,
+ * unmap). Scores are nanoseconds per page; pages per second is 1e9 over it.
+ * {@code ./usercopy bench --quick} times the same workload calls.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -39,48 +31,30 @@ import dev.usercopy.platform.HostMapping;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
 public class FirstTouchBench {
-    static final int PAGES = 4096;
-    static final long PAGE = AddressSpace.PAGE;
-
     @Param({"1", "16"})
     public int faultAround;
 
-    private MemoryManager mm;
-    private AddressSpace space;
-    private final byte[] one = {1};
+    FirstTouchWorkload workload;
 
     @Setup
     public void setup() {
-        mm = new MemoryManager(MemoryManager.Config.defaults().withFrames(4 * PAGES).withFaultAround(faultAround)
-                .withAddressSpaceSize(1L << 30));
-        space = mm.newAddressSpace();
+        workload = new FirstTouchWorkload(new FirstTouchWorkload.Params(faultAround));
     }
 
     @TearDown
     public void tearDown() {
-        mm.close();
+        workload.close();
     }
 
     @Benchmark
-    @OperationsPerInvocation(PAGES)
-    public void guest() {
-        long a = space.mmap(0, PAGES * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE);
-        for (int i = 0; i < PAGES; i++) {
-            if (space.copyToUser(a + i * PAGE, one, 0, 1) != 0) {
-                throw new AssertionError("first touch of page " + i + " failed");
-            }
-        }
-        space.munmap(a, PAGES * PAGE);
+    @OperationsPerInvocation(FirstTouchWorkload.PAGES)
+    public long guest() {
+        return workload.guest();
     }
 
     @Benchmark
-    @OperationsPerInvocation(PAGES)
-    public void host() {
-        try (HostMapping m = HostMapping.anonymous(PAGES * PAGE)) {
-            MemorySegment s = m.segment();
-            for (int i = 0; i < PAGES; i++) {
-                s.set(ValueLayout.JAVA_BYTE, i * PAGE, (byte) 1);
-            }
-        }
+    @OperationsPerInvocation(FirstTouchWorkload.PAGES)
+    public long host() {
+        return workload.host();
     }
 }

@@ -5,10 +5,10 @@ import dev.usercopy.platform.Posix;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
 
 /**
  * Host memory standing in for guest ("user") memory: a private anonymous

@@ -1,7 +1,6 @@
 package dev.usercopy.bench;
 
 import dev.usercopy.platform.UserCopy;
-import dev.usercopy.platform.usercopy_h;
 
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
@@ -157,7 +156,7 @@ public class SmallHeapCopyBench {
     /** A plain (non-critical) downcall into a native bounce buffer, then into the array. */
     @Benchmark
     public long bounceFromUser() {
-        long left = usercopy_h.copy_from_user_adaptive(bounce, user, size);
+        long left = UserCopy.Form.ADAPTIVE.downcallFromUser(false, bounce, user);
         MemorySegment.copy(bounce, ValueLayout.JAVA_BYTE, 0, heap, 0, size);
         return left;
     }
@@ -166,18 +165,18 @@ public class SmallHeapCopyBench {
     @Benchmark
     public long bounceToUser() {
         MemorySegment.copy(heap, 0, bounce, ValueLayout.JAVA_BYTE, 0, size);
-        return usercopy_h.copy_to_user_adaptive(user, bounce, size);
+        return UserCopy.Form.ADAPTIVE.downcallToUser(false, user, bounce);
     }
 
     /** The adaptive routine into a native buffer as a critical downcall, no UserCopy in between. */
     @Benchmark
     public long criticalNative() {
-        return usercopy_h.copy_from_user_adaptive$critical(bounce, user, size);
+        return UserCopy.Form.ADAPTIVE.downcallFromUser(true, bounce, user);
     }
 
     /** The same as a plain downcall: the difference is the thread-state transition. */
     @Benchmark
     public long plainNative() {
-        return usercopy_h.copy_from_user_adaptive(bounce, user, size);
+        return UserCopy.Form.ADAPTIVE.downcallFromUser(false, bounce, user);
     }
 }

@@ -3,14 +3,17 @@ package dev.usercopy.cli;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.usercopy.cli.bench.QuickBench;
+import dev.usercopy.cli.guest.ScriptRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
 @Command(name = "bench", mixinStandardHelpOptions = true,
-        header = "bench --quick: the main numbers in about ten seconds, without JMH.",
-        description = {"--quick: a short measurement of the main numbers without JMH (copy GB/s flat and aligned against",
+        header = "bench --quick: the main numbers in about half a minute, without JMH.",
+        description = {"--quick: the main numbers without JMH (copy GB/s of the flat, aligned and adaptive forms against",
                 "MemorySegment.copy, the EFAULT round trip, first touch per page guest against host, fork, copy-on-write",
-                "break), each against a baseline measured in the same run, printed as a table. About 10 seconds.",
+                "break), each against a baseline measured in the same run, printed as a table. Each row runs the workload",
+                "of its JMH counterpart in bench/, warmed up first. About half a minute, and 2 GiB of memory for the fork row.",
                 "The JMH suite, for numbers worth publishing, is './usercopy bench [JMH options]' (see bench/README.md)."},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:a measurement failed (a copy came out wrong)", "2:usage error (no --quick)"})

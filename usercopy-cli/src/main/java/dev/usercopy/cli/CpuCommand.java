@@ -4,6 +4,7 @@ import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 
+import dev.usercopy.cli.guest.ScriptRunner;
 import dev.usercopy.platform.CpuFeature;
 import dev.usercopy.platform.UserCopy;
 import picocli.CommandLine.Command;

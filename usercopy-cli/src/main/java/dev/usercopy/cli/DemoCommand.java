@@ -2,6 +2,9 @@ package dev.usercopy.cli;
 
 import java.util.concurrent.Callable;
 
+import dev.usercopy.cli.demo.Demo;
+import dev.usercopy.cli.demo.Report;
+import dev.usercopy.cli.guest.ScriptRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 

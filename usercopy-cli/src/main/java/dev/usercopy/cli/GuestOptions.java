@@ -1,5 +1,6 @@
 package dev.usercopy.cli;
 
+import dev.usercopy.cli.guest.GuestShell;
 import dev.usercopy.mm.MemoryManager;
 import picocli.CommandLine.Option;
 

@@ -5,6 +5,8 @@ import java.util.Arrays;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 
+import dev.usercopy.cli.guest.ScriptException;
+import dev.usercopy.cli.guest.ScriptRunner;
 import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.mm.Profile;
 import dev.usercopy.platform.NativeCallException;
@@ -22,7 +24,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "usercopy", mixinStandardHelpOptions = true, version = "usercopy 0.1.0",
         description = "Copies between kernel buffers and guest memory that fault half-way, on real pages, inside this JVM.",
-        subcommands = {DemoCommand.class, RunCommand.class, ShellCommand.class, MapsCommand.class, PagesCommand.class,
+        subcommands = {DemoCommand.class, RunCommand.class, ShellCommand.class, ViewCommand.Maps.class, ViewCommand.Pages.class,
                 BenchCommand.class, CpuCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:a check or an expect failed, or the command failed", "2:usage error (bad option, bad script line)"})

@@ -7,6 +7,11 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.Callable;
 
+import dev.usercopy.cli.guest.GuestShell;
+import dev.usercopy.cli.guest.Op;
+import dev.usercopy.cli.guest.Parser;
+import dev.usercopy.cli.guest.ScriptException;
+import dev.usercopy.cli.guest.ScriptRunner;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 

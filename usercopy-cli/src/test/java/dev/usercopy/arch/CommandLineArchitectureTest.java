@@ -5,6 +5,8 @@ import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
 
+import dev.usercopy.mm.AddressSpace;
+
 import com.tngtech.archunit.base.DescribedPredicate;
 import com.tngtech.archunit.core.domain.JavaCall;
 import com.tngtech.archunit.core.domain.JavaClasses;
@@ -25,7 +27,9 @@ import static com.tngtech.archunit.library.Architectures.layeredArchitecture;
  * and holds no raw address (platform, inside the library, is the one ring 0),
  * nothing in the library reaches up to it, and of platform it uses only what
  * a user-facing command shows (CPU features, the copy forms, the handler's
- * counters), never the frames and reservations that hold raw addresses. The
+ * counters), never the frames and reservations that hold raw addresses.
+ * Inside cli, the commands sit on top of three parts that do not know each
+ * other, but for the demo's use of the guest language's page maps. The
  * library's own rules are in usercopy-lib's ArchitectureTest.
  */
 class CommandLineArchitectureTest {
@@ -62,25 +66,51 @@ class CommandLineArchitectureTest {
     void theCommandLineLeavesPlatformsRawAddressTypesAlone() {
         noClasses().that().resideInAPackage("dev.usercopy.cli..")
                 .should().dependOnClassesThat().haveNameMatching(
-                        "dev\\.usercopy\\.platform\\.(Reservation|PageFrame|PhysicalMemory|libc_h|usercopy_h|sigaction|siginfo_t|ucontext_t|iovec)(\\$.*)?")
+                        "dev\\.usercopy\\.platform\\.(Reservation|PageFrame|PhysicalMemory|LibUsercopy|sigaction|siginfo_t|ucontext_t)(\\$.*)?")
                 .because("frames and reservations are the memory manager's; a command goes through mm and uaccess")
                 .check(production);
     }
 
     @Test
-    void theLibraryNeverReachesUpToTheCommandLine() {
+    void packagesDependDownwardsOnly() {
         layeredArchitecture().consideringOnlyDependenciesInLayers()
-                .layer("cli").definedBy("dev.usercopy.cli..")
+                .layer("commands").definedBy("dev.usercopy.cli")
+                .layer("demo").definedBy("dev.usercopy.cli.demo..")
+                .layer("quick bench").definedBy("dev.usercopy.cli.bench..")
+                .layer("guest language").definedBy("dev.usercopy.cli.guest..")
                 .layer("library").definedBy("dev.usercopy.uaccess..", "dev.usercopy.mm..",
                         "dev.usercopy.platform..", "dev.usercopy.uapi..")
-                .whereLayer("cli").mayNotBeAccessedByAnyLayer()
+                .whereLayer("commands").mayNotBeAccessedByAnyLayer()
+                .whereLayer("demo").mayOnlyBeAccessedByLayers("commands")
+                .whereLayer("quick bench").mayOnlyBeAccessedByLayers("commands")
+                // The demo draws its page maps with the guest language's PageMap; nothing else crosses between cli's parts.
+                .whereLayer("guest language").mayOnlyBeAccessedByLayers("commands", "demo")
+                .whereLayer("library").mayOnlyBeAccessedByLayers("commands", "demo", "quick bench", "guest language")
+                .check(production);
+    }
+
+    @Test
+    void onlyTheCommandsUsePicocli() {
+        noClasses().that().resideOutsideOfPackage("dev.usercopy.cli")
+                .should().dependOnClassesThat().resideInAPackage("picocli..")
+                .because("dev.usercopy.cli holds the commands; the guest language, the demo and the quick bench are plain code they call")
+                .check(production);
+    }
+
+    @Test
+    void theGuestLanguageCopiesThroughUserSliceAsASyscallWould() {
+        noClasses().that().resideInAPackage("dev.usercopy.cli.guest..")
+                .should().callMethodWhere(callTo(AddressSpace.class, "copyFromUser|copyToUser|clearUser"))
+                .because("read, write and clear exercise UserSlice, the API the README gives syscall writers "
+                        + "(readstr keeps strncpyFromUser: the language shows its raw count)")
                 .check(production);
     }
 
     @Test
     void theRulesSeeTheCommandLineAndTheLibrary() {
         // A rule over no classes passes whatever it says: make sure the import found both modules.
-        for (String pkg : new String[] {"dev.usercopy.cli", "dev.usercopy.platform", "dev.usercopy.mm", "dev.usercopy.uaccess"}) {
+        for (String pkg : new String[] {"dev.usercopy.platform", "dev.usercopy.mm", "dev.usercopy.uaccess", "dev.usercopy.cli",
+                "dev.usercopy.cli.guest", "dev.usercopy.cli.demo", "dev.usercopy.cli.bench"}) {
             if (production.stream().noneMatch(c -> c.getPackageName().equals(pkg))) {
                 throw new AssertionError("no classes imported from " + pkg);
             }

@@ -9,6 +9,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
+import dev.usercopy.cli.bench.QuickBench;
+
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -127,12 +129,10 @@ class CommandLineTest {
         Cli r = Cli.run("bench", "--quick");
         assertEquals(0, r.exit(), r::toString);
         assertEquals("", r.err(), "no progress bar off a terminal\n" + r);
-        String[] rows = {"copy_from_user 64 KiB, flat", "copy_from_user 64 KiB, aligned", "copy_from_user 1 MiB, flat",
-                "copy_from_user 1 MiB, aligned", "64-byte copy that faults (EFAULT)", "first touch per page", "fork, 256 MiB written",
-                "copy-on-write break per page"};
-        for (String row : rows) {
-            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(row) && l.matches(".*\\d+(\\.\\d+)?x (faster|slower)$")),
-                    row + " missing\n" + r);
+        for (QuickBench.Definition row : QuickBench.ROWS) {
+            assertTrue(r.out().lines().anyMatch(l -> l.startsWith(row.what()) && l.matches(".*\\d+(\\.\\d+)?x (faster|slower)$")),
+                    row.what() + " missing\n" + r);
         }
+        assertEquals(QuickBench.ROWS.size() + 3, r.out().lines().count(), "a header, a line a row, two lines of footer\n" + r);
     }
 }

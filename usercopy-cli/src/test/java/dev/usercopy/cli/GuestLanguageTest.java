@@ -8,6 +8,10 @@ import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import dev.usercopy.cli.guest.Op;
+import dev.usercopy.cli.guest.Parser;
+import dev.usercopy.cli.guest.ScriptException;
+
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -59,6 +63,33 @@ class GuestLanguageTest {
                 expect left 30
                 expect bytes 0102
                 """);
+        Cli r = Cli.run("run", p.toString());
+        assertEquals(0, r.exit(), r::toString);
+    }
+
+    /**
+     * read, write and clear go through UserSlice, as a syscall would
+     * (ArchitectureTest holds that): a range that runs past the end of user
+     * space is refused whole by access_ok, as Linux's copy_to_user writes
+     * nothing then.
+     */
+    @Test
+    void aCopyRunningPastTheEndOfUserSpaceIsRefusedWholeAsLinuxsAccessOkDoes() throws IOException {
+        Path p = script("""
+                mmap 0xfffff000 1p rw fixed
+                write 0xffffff00 "%s"
+                expect efault
+                expect left 300
+                clear 0xffffffff 2
+                expect efault
+                expect left 2
+                read 0xffffff00 256
+                expect ok
+                expect bytes "%s"
+                read 0xfffffff0 32
+                expect efault
+                expect left 32
+                """.formatted("w".repeat(300), "\\0".repeat(256)));
         Cli r = Cli.run("run", p.toString());
         assertEquals(0, r.exit(), r::toString);
     }

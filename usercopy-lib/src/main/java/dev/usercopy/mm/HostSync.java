@@ -62,8 +62,8 @@ final class HostSync {
         if (g == null || !PageTable.present(pte)) {
             return null;
         }
-        int prot = g.prot();
-        if (Prot.readable(prot)) {
+        int prot = g.prot() & Prot.ALL;
+        if (Prot.readable(g.prot())) {
             prot |= Prot.READ; // x86 reads a writable page: taking write away must not take reading too
         }
         if ((prot & Prot.WRITE) != 0 && !writableNow(g, page, pte)) {

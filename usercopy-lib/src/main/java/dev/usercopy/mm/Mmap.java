@@ -125,7 +125,7 @@ final class Mmap {
                 s.host().jvm().reserveUnmap(start, start + n);
                 s.unmap(start, start + n);
             }
-            s.grants().put(new Grant(start, n, prot & Prot.ALL, p));
+            s.grants().put(new Grant(start, n, Prot.granted(prot), p));
             if ((flags & MapFlags.POPULATE) != 0) {
                 try {
                     s.faults().populateAll(start, start + n, (prot & Prot.WRITE) != 0);

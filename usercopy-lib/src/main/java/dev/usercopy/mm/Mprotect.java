@@ -39,7 +39,7 @@ final class Mprotect {
         if ((prot & ~(Prot.ALL | Prot.SEM | grows)) != 0) {
             throw new ErrnoException(Errno.EINVAL, addr, length, "protection 0x" + Integer.toHexString(prot) + " has unknown bits");
         }
-        int newProt = prot & Prot.ALL;
+        int newProt = Prot.granted(prot & ~grows);
         long from = s.pageLimit(addr);
         long to = s.pageLimit(end);
         if (grows != 0) { // no grant grows: EINVAL once there is one to refuse

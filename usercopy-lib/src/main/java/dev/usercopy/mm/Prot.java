@@ -23,7 +23,17 @@ public final class Prot {
      * keys ({@link HostKernel#EXEC_ONLY_READABLE}).
      */
     static boolean readable(int prot) {
-        return (prot & (READ | WRITE)) != 0 || (prot & EXEC) != 0 && HostKernel.EXEC_ONLY_READABLE;
+        return (prot & (READ | WRITE)) != 0 || (prot & EXEC) != 0 && (HostKernel.EXEC_ONLY_READABLE || (prot & SEM) != 0);
+    }
+
+    /**
+     * The protection a grant keeps for a requested one: the bits x86 has,
+     * and {@link #SEM} as a mark where PROT_EXEC came with other bits, since
+     * Linux makes a mapping execute-only only for PROT_EXEC exactly.
+     */
+    static int granted(int requested) {
+        int p = requested & ALL;
+        return p == EXEC && requested != EXEC ? EXEC | SEM : p;
     }
 
     public static String toString(int prot) {

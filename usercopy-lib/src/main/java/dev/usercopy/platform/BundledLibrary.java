@@ -22,7 +22,6 @@ final class BundledLibrary {
 
     static final String RESOURCE = "/native/linux-x86_64/libusercopy.so";
 
-    @SuppressWarnings("restricted")
     static SymbolLookup load() {
         String os = System.getProperty("os.name", "").toLowerCase(Locale.ROOT);
         String arch = System.getProperty("os.arch", "");
@@ -34,6 +33,15 @@ final class BundledLibrary {
         if (url == null) {
             throw new UnsatisfiedLinkError(RESOURCE + " is not on the classpath: build with `mvn package` (needs nasm)");
         }
+        try {
+            return open(url);
+        } catch (IllegalCallerException e) {
+            throw nativeAccessDenied(e);
+        }
+    }
+
+    @SuppressWarnings("restricted")
+    private static SymbolLookup open(URL url) {
         try {
             if (url.getProtocol().equals("file")) {
                 return SymbolLookup.libraryLookup(Path.of(url.toURI()), Arena.global());
@@ -51,5 +59,17 @@ final class BundledLibrary {
         } catch (URISyntaxException e) {
             throw new IllegalStateException("bad library URL " + url, e);
         }
+    }
+
+    /**
+     * The JVM refused a restricted call (run with {@code --illegal-native-access=deny},
+     * or from a module not granted native access): the same exception, saying
+     * which flag grants it.
+     */
+    static IllegalCallerException nativeAccessDenied(IllegalCallerException e) {
+        Module module = BundledLibrary.class.getModule();
+        String who = module.isNamed() ? module.getName() : "ALL-UNNAMED";
+        return new IllegalCallerException("usercopy needs native access: run java with --enable-native-access=" + who
+                + (module.isNamed() ? "" : " (or Enable-Native-Access: ALL-UNNAMED in an executable jar's manifest)"), e);
     }
 }

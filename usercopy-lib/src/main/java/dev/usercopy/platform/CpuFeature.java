@@ -6,7 +6,7 @@ import java.util.Set;
 /**
  * The CPU features {@link UserCopy.Form#ADAPTIVE} chooses by, as CPUID reported
  * them when libusercopy was loaded. The ordinal is the bit in
- * {@code usercopy_cpu_features()} (FEAT_* in usercopy.S).
+ * {@code usercopy_cpu_features()} (FEAT_* in native/usercopy.inc).
  */
 public enum CpuFeature {
     /** Enhanced {@code rep movsb}: large copies go through it, else through {@code rep movsq}. */

@@ -1,66 +1,97 @@
 package dev.usercopy.platform;
 
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
 /**
- * The entries of usercopy.S's exception table, in table order: each names the
- * labelled instruction that may fault on guest memory.
+ * One entry of libusercopy's exception table: an instruction that may fault on
+ * guest memory, named by its label in native/*.S. The table is read from the
+ * library at load, names included (the {@code uaccess} macro emits each
+ * label's name beside its entry), so the entries are looked up by name and
+ * nothing here repeats the assembly. native/fault.S documents the table.
  */
-public enum ExtableEntry {
-    USERCOPY0("usercopy0", "flat rep movsb"),
-    USERCOPY1("usercopy1", "alignment-aware: leading bytes to an 8-aligned destination"),
-    USERCOPY1B("usercopy1b", "alignment-aware: rep movsq bulk"),
-    USERCOPY1C("usercopy1c", "alignment-aware: tail bytes, or all of a copy under 8 bytes"),
-    USERCOPY1D("usercopy1d", "alignment-aware: byte retry after a fault in the bulk"),
-    USERCOPY2("usercopy2", "strncpy_from_user byte load"),
-    USERCOPY3("usercopy3", "clear_user rep stosb"),
-    USERCOPY4A("usercopy4a", "adaptive, 1..7 bytes: byte load"),
-    USERCOPY4B("usercopy4b", "adaptive, 1..7 bytes: byte store"),
-    USERCOPY5A("usercopy5a", "adaptive, 8..16 bytes: first qword load"),
-    USERCOPY5B("usercopy5b", "adaptive, 8..16 bytes: last qword load"),
-    USERCOPY5C("usercopy5c", "adaptive, 8..16 bytes: first qword store"),
-    USERCOPY5D("usercopy5d", "adaptive, 8..16 bytes: last qword store"),
-    USERCOPY6A("usercopy6a", "adaptive, 17..32 bytes: first xmm load"),
-    USERCOPY6B("usercopy6b", "adaptive, 17..32 bytes: last xmm load"),
-    USERCOPY6C("usercopy6c", "adaptive, 17..32 bytes: first xmm store"),
-    USERCOPY6D("usercopy6d", "adaptive, 17..32 bytes: last xmm store"),
-    USERCOPY7A("usercopy7a", "adaptive, 33..64 bytes: xmm load at 0"),
-    USERCOPY7B("usercopy7b", "adaptive, 33..64 bytes: xmm load at 16"),
-    USERCOPY7C("usercopy7c", "adaptive, 33..64 bytes: xmm load at n-32"),
-    USERCOPY7D("usercopy7d", "adaptive, 33..64 bytes: xmm load at n-16"),
-    USERCOPY7E("usercopy7e", "adaptive, 33..64 bytes: xmm store at 0"),
-    USERCOPY7F("usercopy7f", "adaptive, 33..64 bytes: xmm store at 16"),
-    USERCOPY7G("usercopy7g", "adaptive, 33..64 bytes: xmm store at n-32"),
-    USERCOPY7H("usercopy7h", "adaptive, 33..64 bytes: xmm store at n-16"),
-    USERCOPY8A("usercopy8a", "adaptive AVX2: head ymm load"),
-    USERCOPY8B("usercopy8b", "adaptive AVX2: head ymm store"),
-    USERCOPY8C("usercopy8c", "adaptive AVX2 loop: ymm load at 0"),
-    USERCOPY8D("usercopy8d", "adaptive AVX2 loop: ymm load at 32"),
-    USERCOPY8E("usercopy8e", "adaptive AVX2 loop: aligned ymm store at 0"),
-    USERCOPY8F("usercopy8f", "adaptive AVX2 loop: aligned ymm store at 32"),
-    USERCOPY8G("usercopy8g", "adaptive AVX2 tail: ymm load at n-64"),
-    USERCOPY8H("usercopy8h", "adaptive AVX2 tail: ymm load at n-32"),
-    USERCOPY8I("usercopy8i", "adaptive AVX2 tail: ymm store at n-64"),
-    USERCOPY8J("usercopy8j", "adaptive AVX2 tail: ymm store at n-32"),
-    USERCOPY9("usercopy9", "adaptive, large copies with ERMS: rep movsb"),
-    USERCOPY9R("usercopy9r", "adaptive: byte retry up to the faulting page after a fault in a mov or AVX2 chunk");
+public final class ExtableEntry {
+    private static final List<ExtableEntry> ALL = read();
+    private static final Map<String, ExtableEntry> BY_LABEL = byLabel(ALL);
 
+    private final int index;
     private final String label;
-    private final String what;
+    private final long instruction;
+    private final long fixup;
 
-    ExtableEntry(String label, String what) {
+    private ExtableEntry(int index, String label, long instruction, long fixup) {
+        this.index = index;
         this.label = label;
-        this.what = what;
+        this.instruction = instruction;
+        this.fixup = fixup;
     }
 
+    private static List<ExtableEntry> read() {
+        int size = Math.toIntExact(LibUsercopy.extableSize());
+        List<ExtableEntry> entries = new ArrayList<>(size);
+        for (int i = 0; i < size; i++) {
+            String name = Posix.segment(LibUsercopy.extableEntry(i, 2), Long.MAX_VALUE).getString(0);
+            entries.add(new ExtableEntry(i, name,
+                    LibUsercopy.extableEntry(i, 0), LibUsercopy.extableEntry(i, 1)));
+        }
+        return Collections.unmodifiableList(entries);
+    }
+
+    private static Map<String, ExtableEntry> byLabel(List<ExtableEntry> entries) {
+        Map<String, ExtableEntry> m = new LinkedHashMap<>();
+        for (ExtableEntry e : entries) {
+            if (m.put(e.label, e) != null) {
+                throw new IllegalStateException("two exception table entries are labelled " + e.label);
+            }
+        }
+        return Collections.unmodifiableMap(m);
+    }
+
+    /** Every entry, in table order (the order the linker laid the files and lines out in). */
+    public static List<ExtableEntry> all() {
+        return ALL;
+    }
+
+    /** The entry of the instruction labelled {@code label}; IllegalArgumentException if there is none. */
+    public static ExtableEntry named(String label) {
+        ExtableEntry e = BY_LABEL.get(Objects.requireNonNull(label));
+        if (e == null) {
+            throw new IllegalArgumentException("no exception table entry is labelled " + label + "; there are " + BY_LABEL.keySet());
+        }
+        return e;
+    }
+
+    /** The label on the instruction, as written in the assembly ({@code usercopy4a}). */
     public String label() {
         return label;
     }
 
-    public String what() {
-        return what;
-    }
-
     /** How many faults this entry has fixed up since the library was loaded. */
     public long hits() {
-        return usercopy_h.usercopy_extable_hits(ordinal());
+        return LibUsercopy.extableHits(index);
+    }
+
+    /** The position in the table. */
+    int index() {
+        return index;
+    }
+
+    /** The host address of the instruction that may fault. */
+    long instruction() {
+        return instruction;
+    }
+
+    /** The host address execution resumes at when it does. */
+    long fixup() {
+        return fixup;
+    }
+
+    @Override
+    public String toString() {
+        return label;
     }
 }

@@ -3,9 +3,9 @@ package dev.usercopy.platform;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.SA_SIGINFO;
-import static dev.usercopy.platform.libc_h.SIGBUS;
-import static dev.usercopy.platform.libc_h.SIGSEGV;
+import static dev.usercopy.platform.Posix.SA_SIGINFO;
+import static dev.usercopy.platform.Posix.SIGBUS;
+import static dev.usercopy.platform.Posix.SIGSEGV;
 
 /**
  * Installs the native usercopy fault handler for SIGSEGV and SIGBUS in front
@@ -39,7 +39,7 @@ public final class FaultHandler {
         if (saved != null) {
             return;
         }
-        MemorySegment ours = usercopy_h.usercopy_signal_handler();
+        MemorySegment ours = LibUsercopy.SIGNAL_HANDLER;
         MemorySegment[] previous = new MemorySegment[SIGNALS.length];
         try (Arena arena = Arena.ofConfined()) {
             for (int i = 0; i < SIGNALS.length; i++) {
@@ -51,7 +51,7 @@ public final class FaultHandler {
                     continue; // another loader of this very library got here first
                 }
                 // Chain first: from the moment ours is live, unowned faults must reach the JVM.
-                usercopy_h.usercopy_set_chain(sig, sigaction.sa_sigaction(old));
+                LibUsercopy.setChain(sig, sigaction.sa_sigaction(old));
                 MemorySegment act = arena.allocate(sigaction.$LAYOUT);
                 act.copyFrom(old);
                 sigaction.sa_sigaction(act, ours);
@@ -71,7 +71,7 @@ public final class FaultHandler {
         if (saved == null) {
             return true;
         }
-        MemorySegment ours = usercopy_h.usercopy_signal_handler();
+        MemorySegment ours = LibUsercopy.SIGNAL_HANDLER;
         try (Arena arena = Arena.ofConfined()) {
             for (int sig : SIGNALS) {
                 MemorySegment current = arena.allocate(sigaction.$LAYOUT);
@@ -94,10 +94,10 @@ public final class FaultHandler {
 
     /** The address of the native handler, for comparison with a queried disposition. */
     public static long handlerAddress() {
-        return usercopy_h.usercopy_signal_handler().address();
+        return LibUsercopy.SIGNAL_HANDLER.address();
     }
 
     public static Stats stats() {
-        return new Stats(usercopy_h.usercopy_counter(0), usercopy_h.usercopy_counter(1), usercopy_h.usercopy_counter(2));
+        return new Stats(LibUsercopy.counter(0), LibUsercopy.counter(1), LibUsercopy.counter(2));
     }
 }

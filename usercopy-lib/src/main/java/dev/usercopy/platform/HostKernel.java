@@ -4,11 +4,11 @@ import java.lang.foreign.ValueLayout;
 
 import dev.usercopy.uapi.Errno;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.PROT_EXEC;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.PROT_EXEC;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
 
 /**
  * What the host kernel does where Linux's behaviour depends on the CPU,
@@ -31,7 +31,7 @@ public final class HostKernel {
         try {
             Posix.segment(page, 1).set(ValueLayout.JAVA_BYTE, 0, (byte) 1); // present, so only the protection can refuse
             Posix.mprotect(page, Posix.PAGE_SIZE, PROT_EXEC);
-            int fd = Posix.memfdCreate("usercopy-exec-only-probe", libc_h.MFD_CLOEXEC);
+            int fd = Posix.memfdCreate("usercopy-exec-only-probe", Posix.MFD_CLOEXEC);
             try {
                 long r = Posix.write(fd, page, 1);
                 if (r != 1 && r != -Errno.EFAULT.number()) {

@@ -2,12 +2,12 @@ package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.MAP_SHARED;
-import static dev.usercopy.platform.libc_h.MFD_CLOEXEC;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.MAP_SHARED;
+import static dev.usercopy.platform.Posix.MFD_CLOEXEC;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
 
 /**
  * An owned range of host pages: anonymous, or a shared mapping of a memfd

@@ -2,9 +2,9 @@ package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.MAP_FIXED;
-import static dev.usercopy.platform.libc_h.MAP_POPULATE;
-import static dev.usercopy.platform.libc_h.MAP_SHARED;
+import static dev.usercopy.platform.Posix.MAP_FIXED;
+import static dev.usercopy.platform.Posix.MAP_POPULATE;
+import static dev.usercopy.platform.Posix.MAP_SHARED;
 
 /**
  * A memfd playing physical memory: {@code frames} frames of {@link #FRAME_SIZE}

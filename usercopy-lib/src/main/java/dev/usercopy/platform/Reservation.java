@@ -5,11 +5,11 @@ import java.util.concurrent.atomic.AtomicLong;
 
 import dev.usercopy.uapi.Errno;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_FIXED;
-import static dev.usercopy.platform.libc_h.MAP_NORESERVE;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.PROT_NONE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_FIXED;
+import static dev.usercopy.platform.Posix.MAP_NORESERVE;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.PROT_NONE;
 
 /**
  * A guest address space's host range: guest address 0 is its first byte.

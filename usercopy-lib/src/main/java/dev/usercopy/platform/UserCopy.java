@@ -1,9 +1,17 @@
 package dev.usercopy.platform;
 
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
 import java.lang.foreign.MemorySegment;
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.MethodType;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.Set;
+
+import static java.lang.foreign.ValueLayout.ADDRESS;
+import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
 /**
  * The one door to guest ("user") memory: fallible copies between kernel
@@ -30,7 +38,9 @@ public final class UserCopy {
         FaultHandler.install();
     }
 
-    /** Which native routine moves the bytes. */
+    private static final Linker.Option CRITICAL = Linker.Option.critical(true);
+
+    /** Which native routine moves the bytes; each form has its pair of routines, {@link #routines()}. */
     public enum Form {
         /** One {@code rep movsb} (label usercopy0). */
         FLAT,
@@ -41,7 +51,121 @@ public final class UserCopy {
          * {@link #cpuFeatures()}): mov sequences up to 64 bytes, an AVX2 loop
          * up to 16 KiB, {@code rep movsb} above (usercopy4a..9r). The default.
          */
-        ADAPTIVE
+        ADAPTIVE;
+
+        private static final Routines FLAT_ROUTINES = new Routines("copy_from_user_flat", "copy_to_user_flat");
+        private static final Routines ALIGNED_ROUTINES = new Routines("copy_from_user", "copy_to_user");
+        private static final Routines ADAPTIVE_ROUTINES = new Routines("copy_from_user_adaptive", "copy_to_user_adaptive");
+
+        /**
+         * This form's routines. A comparison with static finals, not a field
+         * of the constant: HotSpot folds static finals and record components
+         * into constants, but not an enum's own fields, and a downcall through
+         * a handle it cannot fold is not inlined, nor is the heap segment
+         * around a {@code byte[]} optimised away (4x slower on a 64-byte copy).
+         * With a constant form, as every caller but two benchmarks has, this
+         * folds to one routine.
+         */
+        Routines routines() {
+            return this == FLAT ? FLAT_ROUTINES : this == ALIGNED ? ALIGNED_ROUTINES : ADAPTIVE_ROUTINES;
+        }
+
+        /**
+         * This form's {@code copy_from_user} as one downcall, plain or
+         * critical, with nothing around it: the bare call, for benchmarks.
+         * A plain downcall takes native segments only.
+         */
+        public long downcallFromUser(boolean critical, MemorySegment to, long from) {
+            return routines().fromUser().call(critical, to, from, to.byteSize());
+        }
+
+        /** This form's {@code copy_to_user} as one downcall; see {@link #downcallFromUser}. */
+        public long downcallToUser(boolean critical, long to, MemorySegment from) {
+            return routines().toUser().call(critical, from, to, from.byteSize());
+        }
+    }
+
+    /** The two routines of a form, one each way. */
+    record Routines(Routine fromUser, Routine toUser) {
+        Routines(String fromUser, String toUser) {
+            this(Routine.fromUser(fromUser), Routine.toUser(toUser));
+        }
+    }
+
+    /**
+     * One copy routine as a plain and a critical downcall, both taking
+     * (kernel segment, guest address, length) and returning the bytes not
+     * copied, whichever way the bytes go; so one loop serves both directions.
+     */
+    record Routine(MethodHandle plain, MethodHandle critical) {
+        /** {@code size_t copy_from_user*(void *dst, uintptr_t src, size_t n)} */
+        static Routine fromUser(String name) {
+            FunctionDescriptor desc = FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG);
+            return new Routine(LibUsercopy.findFunction(name, desc), LibUsercopy.findFunction(name, desc, CRITICAL));
+        }
+
+        /** {@code size_t copy_to_user*(uintptr_t dst, const void *src, size_t n)}, taken as (src, dst, n). */
+        static Routine toUser(String name) {
+            FunctionDescriptor desc = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, ADDRESS, JAVA_LONG);
+            return new Routine(kernelFirst(LibUsercopy.findFunction(name, desc)),
+                    kernelFirst(LibUsercopy.findFunction(name, desc, CRITICAL)));
+        }
+
+        private static MethodHandle kernelFirst(MethodHandle toUser) {
+            MethodType type = MethodType.methodType(long.class, MemorySegment.class, long.class, long.class);
+            return MethodHandles.permuteArguments(toUser, type, 1, 0, 2);
+        }
+
+        long call(boolean critical, MemorySegment kernel, long user, long n) {
+            return critical ? critical(kernel, user, n) : plain(kernel, user, n);
+        }
+
+        private long critical(MemorySegment kernel, long user, long n) {
+            try {
+                return (long) critical.invokeExact(kernel, user, n);
+            } catch (Throwable t) {
+                throw Posix.unreachable(t);
+            }
+        }
+
+        private long plain(MemorySegment kernel, long user, long n) {
+            try {
+                return (long) plain.invokeExact(kernel, user, n);
+            } catch (Throwable t) {
+                throw Posix.unreachable(t);
+            }
+        }
+
+        /**
+         * Copies all of {@code kernel}: one critical call up to
+         * {@link #CRITICAL_CHUNK}, the rest in {@link #copyLong}. Kept this
+         * small so that it inlines into every caller with its handle
+         * constant; then the heap segment around a {@code byte[]} is never
+         * allocated.
+         */
+        long copy(MemorySegment kernel, long user) {
+            long n = kernel.byteSize();
+            return n <= CRITICAL_CHUNK ? critical(kernel, user, n) : copyLong(kernel, user, n);
+        }
+
+        /**
+         * More than CRITICAL_CHUNK: one plain call from native memory,
+         * critical pieces of CRITICAL_CHUNK from the heap (a plain call cannot
+         * take a heap segment), stopping at the first piece that faults.
+         */
+        private long copyLong(MemorySegment kernel, long user, long n) {
+            if (kernel.isNative()) {
+                return plain(kernel, user, n);
+            }
+            for (long done = 0; done < n; done += CRITICAL_CHUNK) {
+                long chunk = Math.min(CRITICAL_CHUNK, n - done);
+                long left = critical(kernel.asSlice(done, chunk), user + done, chunk);
+                if (left != 0) {
+                    return n - done - chunk + left;
+                }
+            }
+            return 0;
+        }
     }
 
     /**
@@ -49,17 +173,15 @@ public final class UserCopy {
      * thread in Java state, so a safepoint (a GC pause) waits for it to
      * return; larger copies from the heap go in pieces of this size, with a
      * safepoint chance between them, and larger ones from native memory as
-     * plain downcalls. bench/CriticalChunkBench on an AMD Zen 4 VM (2 cores):
-     * one 256 KiB copy between a byte[] and guest memory takes 2.3-2.8 us
-     * with both sides in cache and 11-22 us from DRAM, either form, source
-     * misalignment 0, 1 or 8 and destination 0 or 1; so no critical call here
-     * holds a safepoint off for more than some tens of microseconds.
+     * plain downcalls. How long one such call runs, cache-hot and from DRAM,
+     * is measured by bench/CriticalChunkBench (bench/README.md, and the
+     * README's "Using it"): some tens of microseconds at most.
      */
     public static final int CRITICAL_CHUNK = 256 * 1024;
 
     /** The features {@link Form#ADAPTIVE} uses, as CPUID reported them at load. */
     public static Set<CpuFeature> cpuFeatures() {
-        return CpuFeature.fromBits(usercopy_h.usercopy_cpu_features());
+        return CpuFeature.fromBits(LibUsercopy.cpuFeatures());
     }
 
     /**
@@ -68,45 +190,13 @@ public final class UserCopy {
      * returns the set now in use. Global: for tests of the fallbacks.
      */
     static Set<CpuFeature> restrictCpuFeatures(Set<CpuFeature> keep) {
-        return CpuFeature.fromBits(usercopy_h.usercopy_set_cpu_features(CpuFeature.toBits(keep)));
+        return CpuFeature.fromBits(LibUsercopy.setCpuFeatures(CpuFeature.toBits(keep)));
     }
 
     private static void checkLength(long length) {
         if (length < 0) {
             throw new IllegalArgumentException("negative length " + length);
         }
-    }
-
-    private static long fromUserCritical(Form form, MemorySegment to, long from, long n) {
-        return switch (form) {
-            case FLAT -> usercopy_h.copy_from_user_flat$critical(to, from, n);
-            case ALIGNED -> usercopy_h.copy_from_user$critical(to, from, n);
-            case ADAPTIVE -> usercopy_h.copy_from_user_adaptive$critical(to, from, n);
-        };
-    }
-
-    private static long fromUserPlain(Form form, MemorySegment to, long from, long n) {
-        return switch (form) {
-            case FLAT -> usercopy_h.copy_from_user_flat(to, from, n);
-            case ALIGNED -> usercopy_h.copy_from_user(to, from, n);
-            case ADAPTIVE -> usercopy_h.copy_from_user_adaptive(to, from, n);
-        };
-    }
-
-    private static long toUserCritical(Form form, long to, MemorySegment from, long n) {
-        return switch (form) {
-            case FLAT -> usercopy_h.copy_to_user_flat$critical(to, from, n);
-            case ALIGNED -> usercopy_h.copy_to_user$critical(to, from, n);
-            case ADAPTIVE -> usercopy_h.copy_to_user_adaptive$critical(to, from, n);
-        };
-    }
-
-    private static long toUserPlain(Form form, long to, MemorySegment from, long n) {
-        return switch (form) {
-            case FLAT -> usercopy_h.copy_to_user_flat(to, from, n);
-            case ALIGNED -> usercopy_h.copy_to_user(to, from, n);
-            case ADAPTIVE -> usercopy_h.copy_to_user_adaptive(to, from, n);
-        };
     }
 
     /**
@@ -134,8 +224,7 @@ public final class UserCopy {
 
     public static long rawCopyFromUser(Form form, byte[] to, int toOffset, long from, int length) {
         Objects.checkFromIndexSize(toOffset, length, to.length);
-        MemorySegment dst = MemorySegment.ofArray(to).asSlice(toOffset, length);
-        return length <= CRITICAL_CHUNK ? fromUserCritical(form, dst, from, length) : rawCopyFromUser(form, dst, from);
+        return form.routines().fromUser().copy(MemorySegment.ofArray(to).asSlice(toOffset, length), from);
     }
 
     /** Copies {@code to.byteSize()} guest bytes at {@code from} into {@code to}. Returns bytes not copied, which are zeroed in {@code to}. */
@@ -157,21 +246,7 @@ public final class UserCopy {
     }
 
     public static long rawCopyFromUser(Form form, MemorySegment to, long from) {
-        long n = to.byteSize();
-        if (n <= CRITICAL_CHUNK) {
-            return fromUserCritical(form, to, from, n);
-        }
-        if (to.isNative()) {
-            return fromUserPlain(form, to, from, n);
-        }
-        for (long done = 0; done < n; done += CRITICAL_CHUNK) {
-            long chunk = Math.min(CRITICAL_CHUNK, n - done);
-            long left = fromUserCritical(form, to.asSlice(done, chunk), from + done, chunk);
-            if (left != 0) {
-                return n - done - chunk + left;
-            }
-        }
-        return 0;
+        return form.routines().fromUser().copy(to, from);
     }
 
     /** Copies {@code from[fromOffset..fromOffset+length)} to guest address {@code to}. Returns bytes not copied. */
@@ -181,8 +256,7 @@ public final class UserCopy {
 
     public static long copyToUser(Form form, long to, byte[] from, int fromOffset, int length) {
         Objects.checkFromIndexSize(fromOffset, length, from.length);
-        MemorySegment src = MemorySegment.ofArray(from).asSlice(fromOffset, length);
-        return length <= CRITICAL_CHUNK ? toUserCritical(form, to, src, length) : copyToUser(form, to, src);
+        return form.routines().toUser().copy(MemorySegment.ofArray(from).asSlice(fromOffset, length), to);
     }
 
     /** Copies all of {@code from} to guest address {@code to}. Returns bytes not copied. */
@@ -191,22 +265,17 @@ public final class UserCopy {
     }
 
     public static long copyToUser(Form form, long to, MemorySegment from) {
-        long n = from.byteSize();
-        if (n <= CRITICAL_CHUNK) {
-            return toUserCritical(form, to, from, n);
-        }
-        if (from.isNative()) {
-            return toUserPlain(form, to, from, n);
-        }
-        for (long done = 0; done < n; done += CRITICAL_CHUNK) {
-            long chunk = Math.min(CRITICAL_CHUNK, n - done);
-            long left = toUserCritical(form, to + done, from.asSlice(done, chunk), chunk);
-            if (left != 0) {
-                return n - done - chunk + left;
-            }
-        }
-        return 0;
+        return form.routines().toUser().copy(from, to);
     }
+
+    private static final FunctionDescriptor STRNCPY = FunctionDescriptor.of(JAVA_LONG, ADDRESS, JAVA_LONG, JAVA_LONG);
+    /** {@code long strncpy_from_user(char *dst, uintptr_t src, long count)}: length, count, or -EFAULT. */
+    private static final MethodHandle MH$strncpy_from_user$critical =
+            LibUsercopy.findFunction("strncpy_from_user", STRNCPY, CRITICAL);
+    private static final FunctionDescriptor CLEAR = FunctionDescriptor.of(JAVA_LONG, JAVA_LONG, JAVA_LONG);
+    /** {@code size_t clear_user(uintptr_t dst, size_t n)}: bytes not cleared. */
+    private static final MethodHandle MH$clear_user = LibUsercopy.findFunction("clear_user", CLEAR);
+    private static final MethodHandle MH$clear_user$critical = LibUsercopy.findFunction("clear_user", CLEAR, CRITICAL);
 
     /**
      * Copies a NUL-terminated guest string into {@code to[toOffset..]}, at
@@ -220,7 +289,12 @@ public final class UserCopy {
         MemorySegment dst = MemorySegment.ofArray(to);
         for (int done = 0; done < count; done += CRITICAL_CHUNK) {
             int chunk = Math.min(CRITICAL_CHUNK, count - done);
-            long got = usercopy_h.strncpy_from_user$critical(dst.asSlice(toOffset + done, chunk), from + done, chunk);
+            long got;
+            try {
+                got = (long) MH$strncpy_from_user$critical.invokeExact(dst.asSlice(toOffset + done, chunk), from + done, (long) chunk);
+            } catch (Throwable t) {
+                throw Posix.unreachable(t);
+            }
             if (got < 0) {
                 return got;
             }
@@ -234,8 +308,12 @@ public final class UserCopy {
     /** Zeroes {@code length} guest bytes at {@code to}. Returns bytes not cleared. */
     public static long clearUser(long to, long length) {
         checkLength(length);
-        return length <= CRITICAL_CHUNK
-                ? usercopy_h.clear_user$critical(to, length)
-                : usercopy_h.clear_user(to, length);
+        try {
+            return length <= CRITICAL_CHUNK
+                    ? (long) MH$clear_user$critical.invokeExact(to, length)
+                    : (long) MH$clear_user.invokeExact(to, length);
+        } catch (Throwable t) {
+            throw Posix.unreachable(t);
+        }
     }
 }

@@ -3,7 +3,7 @@ package dev.usercopy.platform;
 /**
  * The part of glibc's {@code ucontext_t} (x86-64) that the native handler
  * rewrites: {@code uc_mcontext.gregs} at 40, {@code REG_RIP} is gregs[16], so
- * RIP sits at 168. usercopy.S has the same numbers; {@code usercopy_abi(0)}
+ * RIP sits at 168. native/usercopy.inc has the same numbers; {@code usercopy_abi(0)}
  * reports them so a test can hold both against the headers.
  */
 public final class ucontext_t {

@@ -2,7 +2,7 @@ package dev.usercopy.faultinjection;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.EnumMap;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Stream;
@@ -18,13 +18,6 @@ import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.platform.ExtableEntry;
 import dev.usercopy.platform.FaultHandler;
 
-import static dev.usercopy.platform.ExtableEntry.USERCOPY0;
-import static dev.usercopy.platform.ExtableEntry.USERCOPY1;
-import static dev.usercopy.platform.ExtableEntry.USERCOPY1B;
-import static dev.usercopy.platform.ExtableEntry.USERCOPY1C;
-import static dev.usercopy.platform.ExtableEntry.USERCOPY1D;
-import static dev.usercopy.platform.ExtableEntry.USERCOPY2;
-import static dev.usercopy.platform.ExtableEntry.USERCOPY3;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -40,6 +33,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 @ExtendWith(Summary.class)
 class FixupLabelTest {
     private static final int B = Layout.PAGE; // the first byte that faults
+
+    private static final ExtableEntry USERCOPY0 = ExtableEntry.named("usercopy0");
+    private static final ExtableEntry USERCOPY1 = ExtableEntry.named("usercopy1");
+    private static final ExtableEntry USERCOPY1B = ExtableEntry.named("usercopy1b");
+    private static final ExtableEntry USERCOPY1C = ExtableEntry.named("usercopy1c");
+    private static final ExtableEntry USERCOPY1D = ExtableEntry.named("usercopy1d");
+    private static final ExtableEntry USERCOPY2 = ExtableEntry.named("usercopy2");
+    private static final ExtableEntry USERCOPY3 = ExtableEntry.named("usercopy3");
 
     /** One deliberate fault: a path, where the copy starts relative to B, and what must come of it. */
     record LabelCase(String what, Op op, long offset, int length, int kernelOffset, long result, ExtableEntry... fired) {
@@ -105,7 +106,7 @@ class FixupLabelTest {
         return new Layout(new PageKind[] {good, bad}, content);
     }
 
-    private static final Map<ExtableEntry, Long> HITS_BEFORE = new EnumMap<>(ExtableEntry.class);
+    private static final Map<ExtableEntry, Long> HITS_BEFORE = new HashMap<>();
 
     @BeforeAll
     static void remember() {
@@ -133,7 +134,7 @@ class FixupLabelTest {
         Map<ExtableEntry, Long> after = RandomLayoutTest.hits();
         assertNull(v.failure(), c.what());
         assertEquals(c.result(), v.expected().result(), c.what() + ": the hand-worked result");
-        for (ExtableEntry e : ExtableEntry.values()) {
+        for (ExtableEntry e : ExtableEntry.all()) {
             long want = Arrays.asList(c.fired()).contains(e) ? 1 : 0;
             assertEquals(want, after.get(e) - before.get(e), c.what() + ": faults taken at " + e.label());
             if (want > 0) {

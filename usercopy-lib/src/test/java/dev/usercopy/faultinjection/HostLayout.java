@@ -5,15 +5,15 @@ import java.lang.foreign.ValueLayout;
 
 import dev.usercopy.platform.Posix;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_FIXED;
-import static dev.usercopy.platform.libc_h.MAP_NORESERVE;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.MAP_SHARED;
-import static dev.usercopy.platform.libc_h.MFD_CLOEXEC;
-import static dev.usercopy.platform.libc_h.PROT_NONE;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_FIXED;
+import static dev.usercopy.platform.Posix.MAP_NORESERVE;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.MAP_SHARED;
+import static dev.usercopy.platform.Posix.MFD_CLOEXEC;
+import static dev.usercopy.platform.Posix.PROT_NONE;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
 
 /**
  * A {@link Layout} of host kinds in host memory: one PROT_NONE reservation

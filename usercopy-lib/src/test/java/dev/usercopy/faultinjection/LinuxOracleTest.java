@@ -13,7 +13,7 @@ import org.junit.jupiter.api.extension.ExtendWith;
 import dev.usercopy.platform.KernelCopy;
 import dev.usercopy.platform.Posix;
 
-import static dev.usercopy.platform.libc_h.O_NONBLOCK;
+import static dev.usercopy.platform.Posix.O_NONBLOCK;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;

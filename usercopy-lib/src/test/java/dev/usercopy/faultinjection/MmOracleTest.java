@@ -64,7 +64,7 @@ class MmOracleTest {
      * listed, not failures. Remove an item when its fix lands, and the oracle
      * holds it from then on.
      */
-    static final Set<MmOracleRun.Known> PENDING = EnumSet.of(MmOracleRun.Known.EXEC_ONLY, MmOracleRun.Known.PRIVATE_FILE_SNAPSHOT);
+    static final Set<MmOracleRun.Known> PENDING = EnumSet.of(MmOracleRun.Known.PRIVATE_FILE_SNAPSHOT);
 
     @TempDir
     static Path dir;

@@ -13,10 +13,10 @@ import dev.usercopy.platform.HostKernel;
 import dev.usercopy.platform.KernelCopy;
 import dev.usercopy.platform.Posix;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
@@ -104,6 +104,11 @@ class LinuxFidelityTest extends MmScenario {
         assertEquals(host, as.checkAccess(a, 1, false));
         as.mprotect(a, PAGE, Prot.READ | Prot.EXEC);
         assertEquals(0, as.copyFromUser(buf, 0, a + 8, 16));
+        // Linux makes a mapping execute-only for PROT_EXEC exactly: with another bit it stays readable.
+        as.mprotect(a, PAGE, Prot.EXEC | Prot.SEM);
+        assertEquals(0, as.copyFromUser(buf, 0, a + 8, 16));
+        long b = as.mmap(0, PAGE, Prot.EXEC | 0x100, MapFlags.PRIVATE);
+        assertEquals(0, as.copyFromUser(buf, 0, b, 16));
         check();
     }
 

@@ -29,19 +29,20 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 
 /**
- * Holds every struct offset and constant the Java bindings and usercopy.S rely
+ * Holds every struct offset and constant the Java bindings and native/*.S rely
  * on against the system's C headers.
  *
  * <p>The C side is a probe program generated from the checks below, compiled
  * with gcc and run; it prints one {@code expression=value} line per distinct C
  * expression. Macros are wrapped in {@code #ifdef}, so a name the headers do not
  * define fails its own check instead of the whole compile. Constants of
- * {@link libc_h} and {@link Errno} are found by reflection: a new one is
+ * {@link Posix} and {@link Errno} are found by reflection: a new one is
  * checked without touching this file.
  *
  * <p>A missing gcc fails the tests: a skipped check would hide a wrong offset.
@@ -136,25 +137,30 @@ class AbiTest {
     /** The offset of RIP in ucontext_t, as C computes it. */
     private static final String RIP_OFFSET = "offsetof(ucontext_t, uc_mcontext.gregs) + REG_RIP * sizeof(greg_t)";
 
-    /** Every public static final int or long of libc_h, by name. */
+    /** Every public static final int or long of Posix, by name (PAGE_SIZE, which C has as sysconf, under that name). */
     private static List<Check> libcConstantChecks() {
         List<Check> checks = new ArrayList<>();
-        for (Field f : libc_h.class.getDeclaredFields()) {
+        for (Field f : Posix.class.getDeclaredFields()) {
             int mod = f.getModifiers();
             if (!Modifier.isPublic(mod) || !Modifier.isStatic(mod) || !Modifier.isFinal(mod)) {
                 continue;
             }
             try {
                 if (f.getType() == int.class) {
-                    checks.add(Check.ofInt("libc_h." + f.getName(), f.getName(), f.getInt(null)));
+                    checks.add(Check.ofInt("Posix." + f.getName(), cName(f.getName()), f.getInt(null)));
                 } else if (f.getType() == long.class) {
-                    checks.add(Check.of("libc_h." + f.getName(), f.getName(), f.getLong(null)));
+                    checks.add(Check.of("Posix." + f.getName(), cName(f.getName()), f.getLong(null)));
                 }
             } catch (IllegalAccessException e) {
                 throw new AssertionError(e);
             }
         }
         return checks;
+    }
+
+    /** The C expression a Posix constant stands for: its own name, but for the page size, which C asks sysconf for. */
+    private static String cName(String javaName) {
+        return javaName.equals("PAGE_SIZE") ? "sysconf(_SC_PAGESIZE)" : javaName;
     }
 
     /** Every Errno constant: its number is the C macro of the same name. */
@@ -166,13 +172,13 @@ class AbiTest {
         return checks;
     }
 
-    /** The handler usercopy.S was assembled with: the RIP offset it rewrites. */
+    /** The handler fault.S was assembled with: the RIP offset it rewrites. */
     private static List<Check> builtLibraryChecks() {
-        return List.of(Check.of("usercopy_h.usercopy_abi(0)", RIP_OFFSET, usercopy_h.usercopy_abi(0)));
+        return List.of(Check.of("LibUsercopy.abi(0)", RIP_OFFSET, LibUsercopy.abi(0)));
     }
 
     /**
-     * The numeric {@code %define}s of usercopy.S that stand for a C constant or
+     * The numeric {@code %define}s of native/*.S that stand for a C constant or
      * offset. The assembled UC_RIP is checked through usercopy_abi(0); these
      * cover the rest (EFAULT, SYS_rt_sigaction, ...), which no symbol reports.
      */
@@ -199,24 +205,24 @@ class AbiTest {
         List<Check> checks = new ArrayList<>();
         for (Map.Entry<String, String> e : expected.entrySet()) {
             Long value = defines.get(e.getKey());
-            assertNotNull(value, () -> asmSource() + " has no numeric %define " + e.getKey()
+            assertNotNull(value, () -> "native/*.S has no numeric %define " + e.getKey()
                     + "; AbiTest expects one (update the test if the assembly changed)");
-            checks.add(Check.of("usercopy.S %define " + e.getKey(), e.getValue(), value));
+            checks.add(Check.of("native %define " + e.getKey(), e.getValue(), value));
         }
         // UC_RIP is UC_GREGS + REG_RIP * 8: the 8 is the size of a greg_t.
-        checks.add(Check.of("usercopy.S UC_RIP scale (8)", "sizeof(greg_t)", 8));
+        checks.add(Check.of("native UC_RIP scale (8)", "sizeof(greg_t)", 8));
         return checks;
     }
 
     // ---------------------------------------------------------------------
     // The tests
 
-    /** usercopy.S's FEAT_* bits are CpuFeature's: the Java side names what the assembly reports. */
+    /** usercopy.inc's FEAT_* bits are CpuFeature's: the Java side names what the assembly reports. */
     @Test
     void cpuFeatureBitsMatchTheAssembly() throws IOException {
         Map<String, Long> defines = asmDefines();
         for (CpuFeature f : CpuFeature.values()) {
-            assertEquals(defines.get("FEAT_" + f.name()), f.bit(), "FEAT_" + f.name() + " in " + asmSource());
+            assertEquals(defines.get("FEAT_" + f.name()), f.bit(), "FEAT_" + f.name() + " in native/usercopy.inc");
         }
     }
 
@@ -228,7 +234,7 @@ class AbiTest {
     @TestFactory
     Stream<DynamicTest> libcConstants() throws Exception {
         List<Check> checks = libcConstantChecks();
-        assertFalse(checks.isEmpty(), "found no int/long constants in libc_h by reflection");
+        assertFalse(checks.isEmpty(), "found no int/long constants in Posix by reflection");
         return run(checks);
     }
 
@@ -249,48 +255,59 @@ class AbiTest {
 
     @TestFactory
     Stream<DynamicTest> exceptionTable() throws IOException {
-        ExtableEntry[] entries = ExtableEntry.values();
-        long size = usercopy_h.usercopy_extable_size();
+        List<ExtableEntry> entries = ExtableEntry.all();
+        long size = LibUsercopy.extableSize();
         List<DynamicTest> tests = new ArrayList<>();
-        tests.add(dynamicTest("usercopy_extable_size() == ExtableEntry.values().length",
-                () -> assertEquals(entries.length, size,
-                        "the exception table in usercopy.S and the ExtableEntry enum disagree on the number of entries")));
-        tests.add(dynamicTest("usercopy.S extable_hits holds one counter per entry", () -> {
-            Matcher m = Pattern.compile("(?m)^\\s*extable_hits:\\s*resq\\s+(\\d+)").matcher(Files.readString(asmSource()));
-            assertTrue(m.find(), "no `extable_hits: resq N` in " + asmSource());
-            assertEquals(size, Long.parseLong(m.group(1)),
-                    "extable_hits (resq " + m.group(1) + ") must have one counter per table entry (" + size + ")");
+        tests.add(dynamicTest("usercopy_extable_size() == the entries read at load",
+                () -> assertEquals(entries.size(), size)));
+        tests.add(dynamicTest("every uaccess line of native/*.S has its entry, under its label", () -> {
+            Set<String> written = uaccessLabels();
+            Set<String> read = new LinkedHashSet<>();
+            entries.forEach(e -> read.add(e.label()));
+            assertEquals(written, read, "the labels of the uaccess lines in native/*.S and the table's names");
         }));
-        tests.add(dynamicTest("usercopy_extable_entry(size, 0) == 0 (out of range)",
-                () -> assertEquals(0, usercopy_h.usercopy_extable_entry(size, 0))));
+        tests.add(dynamicTest("one hit counter an entry: the last counts, the one past it does not exist", () -> {
+            assertTrue(LibUsercopy.extableHits(size - 1) >= 0, "no counter for the last entry");
+            assertEquals(-1, LibUsercopy.extableHits(size));
+        }));
+        tests.add(dynamicTest("the library reserves one 8-byte hit counter for each 16-byte entry (readelf)", () -> {
+            Map<String, Long> sections = sectionSizes();
+            assertEquals(size * 16, sections.get("ex_table"), "ex_table's size in " + sections);
+            assertEquals(size * 8, sections.get("ex_hits"), "ex_hits's size in " + sections);
+        }));
+        tests.add(dynamicTest("usercopy_extable_entry out of range is 0", () -> {
+            assertEquals(0, LibUsercopy.extableEntry(size, 0));
+            assertEquals(0, LibUsercopy.extableEntry(-1, 0));
+            assertEquals(0, LibUsercopy.extableEntry(0, 3));
+        }));
+        tests.add(dynamicTest("an unknown label is an error, not an entry",
+                () -> assertThrows(IllegalArgumentException.class, () -> ExtableEntry.named("usercopy_none"))));
 
         Set<Long> instructions = new HashSet<>();
-        for (int i = 0; i < size; i++) {
-            instructions.add(usercopy_h.usercopy_extable_entry(i, 0));
+        for (ExtableEntry e : entries) {
+            assertTrue(instructions.add(e.instruction()), "two entries for the instruction at " + hex(e.instruction()));
         }
         List<String> maps = Files.readAllLines(Path.of("/proc/self/maps"));
         for (ExtableEntry entry : entries) {
-            int i = entry.ordinal();
-            tests.add(dynamicTest("extable[" + i + "] " + entry.label(), () -> {
-                long label = usercopy_h.symbolAddress(entry.label());
+            tests.add(dynamicTest("extable[" + entry.index() + "] " + entry.label(), () -> {
+                long label = LibUsercopy.symbolAddress(entry.label());
                 assertNotEquals(0, label, "libusercopy.so exports no symbol " + entry.label());
-                long insn = usercopy_h.usercopy_extable_entry(i, 0);
+                long insn = entry.instruction();
                 assertEquals(hex(label), hex(insn),
-                        "entry " + i + " of the table is not the instruction labelled " + entry.label()
-                                + " (table and ExtableEntry out of order?)");
-                long fixup = usercopy_h.usercopy_extable_entry(i, 1);
-                assertNotEquals(0, fixup, "entry " + i + " has no fixup");
-                assertNotEquals(hex(insn), hex(fixup), "entry " + i + " fixes up to its own faulting instruction");
+                        "the entry named " + entry.label() + " is not for the instruction with that label");
+                long fixup = entry.fixup();
+                assertNotEquals(0, fixup, entry.label() + " has no fixup");
+                assertNotEquals(hex(insn), hex(fixup), entry.label() + " fixes up to its own faulting instruction");
                 assertFalse(instructions.contains(fixup),
-                        "entry " + i + "'s fixup " + hex(fixup) + " is itself a faulting instruction of the table");
+                        entry.label() + "'s fixup " + hex(fixup) + " is itself a faulting instruction of the table");
                 assertTrue(Math.abs(fixup - label) < 4096,
-                        "entry " + i + "'s fixup " + hex(fixup) + " is not within 4 KiB of " + entry.label() + " " + hex(label));
+                        entry.label() + "'s fixup " + hex(fixup) + " is not within 4 KiB of it, " + hex(label));
                 String mapping = mappingOf(maps, label);
                 assertNotNull(mapping, entry.label() + " " + hex(label) + " is in no mapping of /proc/self/maps");
                 assertTrue(mapping.contains("libusercopy"), entry.label() + " is not in libusercopy.so: " + mapping);
                 assertTrue(mapping.split("\\s+")[1].contains("x"), entry.label() + " is not in executable text: " + mapping);
                 assertEquals(mapping, mappingOf(maps, fixup),
-                        "entry " + i + "'s fixup " + hex(fixup) + " is not in the text mapping of " + entry.label());
+                        entry.label() + "'s fixup " + hex(fixup) + " is not in the text mapping of the instruction");
             }));
         }
         return tests.stream();
@@ -333,7 +350,7 @@ class AbiTest {
     static String probeSource(Set<String> expressions) {
         StringBuilder src = new StringBuilder("""
                 /* Generated by AbiTest: prints "expression=value" for each C expression
-                   the Java bindings and usercopy.S rely on. */
+                   the Java bindings and the assembly rely on. */
                 #define _GNU_SOURCE
                 #include <signal.h>
                 #include <sys/mman.h>
@@ -426,30 +443,70 @@ class AbiTest {
     }
 
     // ---------------------------------------------------------------------
-    // usercopy.S and the process's mappings
+    // native/*.S and the process's mappings
 
-    /** native/usercopy.S of the project; Maven runs tests from the project directory. */
-    private static Path asmSource() {
-        Path file = Path.of(System.getProperty("basedir", System.getProperty("user.dir")), "native", "usercopy.S");
-        assertTrue(Files.isRegularFile(file), "cannot find the assembly source at " + file.toAbsolutePath());
-        return file;
+    /** The assembly sources and their shared include, native/*.S and native/*.inc; Maven runs tests from the project directory. */
+    private static List<Path> asmSources() throws IOException {
+        Path dir = Path.of(System.getProperty("basedir", System.getProperty("user.dir")), "native");
+        assertTrue(Files.isDirectory(dir), "cannot find the assembly sources at " + dir.toAbsolutePath());
+        try (Stream<Path> files = Files.list(dir)) {
+            List<Path> sources = files.filter(f -> f.toString().endsWith(".S") || f.toString().endsWith(".inc")).sorted().toList();
+            assertFalse(sources.isEmpty(), "no .S or .inc files in " + dir.toAbsolutePath());
+            return sources;
+        }
     }
 
-    /** usercopy.S's {@code %define NAME <integer>} lines. */
+    /** The {@code %define NAME <integer>} lines of every assembly source. */
     private static Map<String, Long> asmDefines() throws IOException {
         Pattern define = Pattern.compile("^\\s*%define\\s+(\\w+)\\s+(-?(?:0x[0-9A-Fa-f]+|\\d+))\\s*(?:;.*)?$");
         Map<String, Long> defines = new LinkedHashMap<>();
-        for (String line : Files.readAllLines(asmSource())) {
-            Matcher m = define.matcher(line);
-            if (m.matches()) {
-                String v = m.group(2);
-                boolean neg = v.startsWith("-");
-                String digits = neg ? v.substring(1) : v;
-                long n = digits.startsWith("0x") ? Long.parseLong(digits.substring(2), 16) : Long.parseLong(digits);
-                defines.put(m.group(1), neg ? -n : n);
+        for (Path source : asmSources()) {
+            for (String line : Files.readAllLines(source)) {
+                Matcher m = define.matcher(line);
+                if (m.matches()) {
+                    String v = m.group(2);
+                    boolean neg = v.startsWith("-");
+                    String digits = neg ? v.substring(1) : v;
+                    long n = digits.startsWith("0x") ? Long.parseLong(digits.substring(2), 16) : Long.parseLong(digits);
+                    Long before = defines.put(m.group(1), neg ? -n : n);
+                    assertTrue(before == null || before == (neg ? -n : n), m.group(1) + " is defined twice, differently");
+                }
             }
         }
         return defines;
+    }
+
+    /** The sizes of the sections of the bundled libusercopy.so, as readelf (binutils, which builds it) lists them. */
+    private static Map<String, Long> sectionSizes() throws Exception {
+        Path library = Path.of(AbiTest.class.getResource(BundledLibrary.RESOURCE).toURI());
+        Process p = new ProcessBuilder("readelf", "-S", "-W", library.toString()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertEquals(0, p.waitFor(), "readelf -S -W " + library + ":\n" + out);
+        // "  [12] ex_hits  NOBITS  0000000000004030 003000 000128 00  WA  0   0  8": name, type, address, offset, size
+        Pattern row = Pattern.compile("\\]\\s+(\\S+)\\s+\\S+\\s+\\p{XDigit}+\\s+\\p{XDigit}+\\s+(\\p{XDigit}+)\\s");
+        Map<String, Long> sizes = new LinkedHashMap<>();
+        for (String line : out.split("\n")) {
+            Matcher m = row.matcher(line);
+            if (m.find()) {
+                sizes.put(m.group(1), Long.parseLong(m.group(2), 16));
+            }
+        }
+        return sizes;
+    }
+
+    /** The labels of the {@code uaccess LABEL, FIXUP, instruction} lines of native/*.S. */
+    private static Set<String> uaccessLabels() throws IOException {
+        Pattern uaccess = Pattern.compile("^\\s*uaccess\\s+(\\w+)\\s*,");
+        Set<String> labels = new LinkedHashSet<>();
+        for (Path source : asmSources()) {
+            for (String line : Files.readAllLines(source)) {
+                Matcher m = uaccess.matcher(line);
+                if (m.find()) {
+                    assertTrue(labels.add(m.group(1)), m.group(1) + " labels two uaccess lines");
+                }
+            }
+        }
+        return labels;
     }
 
     /** The /proc/self/maps line whose range holds {@code address}, or null. */

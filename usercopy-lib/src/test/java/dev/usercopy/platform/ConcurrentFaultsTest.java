@@ -75,7 +75,7 @@ class ConcurrentFaultsTest {
             regions.getFirst().accessible().copyFrom(MemorySegment.ofArray(sharedContent));
         }
         FaultHandler.Stats before = FaultHandler.stats();
-        long flatHitsBefore = ExtableEntry.USERCOPY0.hits();
+        long flatHitsBefore = ExtableEntry.named("usercopy0").hits();
         long alignedHitsBefore = alignedFirstFaultHits();
 
         CyclicBarrier start = new CyclicBarrier(THREADS);
@@ -118,8 +118,8 @@ class ConcurrentFaultsTest {
                     "SIGSEGV fixups grew by " + (after.segvFixups() - before.segvFixups()) + " for " + segvCopies + " copies");
             assertTrue(after.busFixups() - before.busFixups() >= busCopies,
                     "SIGBUS fixups grew by " + (after.busFixups() - before.busFixups()) + " for " + busCopies + " copies");
-            assertTrue(ExtableEntry.USERCOPY0.hits() - flatHitsBefore >= flat,
-                    "usercopy0 fixups grew by " + (ExtableEntry.USERCOPY0.hits() - flatHitsBefore) + " for " + flat + " flat copies");
+            assertTrue(ExtableEntry.named("usercopy0").hits() - flatHitsBefore >= flat,
+                    "usercopy0 fixups grew by " + (ExtableEntry.named("usercopy0").hits() - flatHitsBefore) + " for " + flat + " flat copies");
             assertTrue(alignedFirstFaultHits() - alignedHitsBefore >= aligned,
                     "usercopy1/1b/1c fixups grew by " + (alignedFirstFaultHits() - alignedHitsBefore)
                             + " for " + aligned + " aligned copies");
@@ -130,7 +130,7 @@ class ConcurrentFaultsTest {
 
     /** An aligned copy takes its first fault in exactly one of these. */
     private static long alignedFirstFaultHits() {
-        return ExtableEntry.USERCOPY1.hits() + ExtableEntry.USERCOPY1B.hits() + ExtableEntry.USERCOPY1C.hits();
+        return ExtableEntry.named("usercopy1").hits() + ExtableEntry.named("usercopy1b").hits() + ExtableEntry.named("usercopy1c").hits();
     }
 
     /**

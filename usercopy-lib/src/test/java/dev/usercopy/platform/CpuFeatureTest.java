@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** What usercopy.S read from CPUID at load is what the kernel reports, and a restriction never adds a feature. */
+/** What native/cpu.S read from CPUID at load is what the kernel reports, and a restriction never adds a feature. */
 class CpuFeatureTest {
 
     private static Set<CpuFeature> kernelFlags() throws IOException {

@@ -3,15 +3,15 @@ package dev.usercopy.platform;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.MAP_ANONYMOUS;
-import static dev.usercopy.platform.libc_h.MAP_PRIVATE;
-import static dev.usercopy.platform.libc_h.MAP_SHARED;
-import static dev.usercopy.platform.libc_h.MFD_CLOEXEC;
-import static dev.usercopy.platform.libc_h.PROT_NONE;
-import static dev.usercopy.platform.libc_h.PROT_READ;
-import static dev.usercopy.platform.libc_h.PROT_WRITE;
-import static dev.usercopy.platform.libc_h.SIGBUS;
-import static dev.usercopy.platform.libc_h.SIGSEGV;
+import static dev.usercopy.platform.Posix.MAP_ANONYMOUS;
+import static dev.usercopy.platform.Posix.MAP_PRIVATE;
+import static dev.usercopy.platform.Posix.MAP_SHARED;
+import static dev.usercopy.platform.Posix.MFD_CLOEXEC;
+import static dev.usercopy.platform.Posix.PROT_NONE;
+import static dev.usercopy.platform.Posix.PROT_READ;
+import static dev.usercopy.platform.Posix.PROT_WRITE;
+import static dev.usercopy.platform.Posix.SIGBUS;
+import static dev.usercopy.platform.Posix.SIGSEGV;
 
 /**
  * The child JVM of {@link ChildJvmCrashTest}; never run in the test JVM.
@@ -62,7 +62,7 @@ public final class CrashingChild {
         System.out.println("target=0x" + Long.toHexString(target));
         System.out.flush();
         MemorySegment source = Arena.global().allocate(64);
-        libc_h.memcpy(Posix.segment(target, 64), source, 64);
+        Posix.memcpy(Posix.segment(target, 64), source, 64);
         System.out.println("survived");
         System.out.flush();
     }

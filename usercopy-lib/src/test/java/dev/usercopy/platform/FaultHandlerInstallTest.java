@@ -17,9 +17,9 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 
-import static dev.usercopy.platform.libc_h.SA_SIGINFO;
-import static dev.usercopy.platform.libc_h.SIGBUS;
-import static dev.usercopy.platform.libc_h.SIGSEGV;
+import static dev.usercopy.platform.Posix.SA_SIGINFO;
+import static dev.usercopy.platform.Posix.SIGBUS;
+import static dev.usercopy.platform.Posix.SIGSEGV;
 import static java.lang.foreign.ValueLayout.JAVA_BYTE;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -61,7 +61,7 @@ class FaultHandlerInstallTest {
     }
 
     private static long chain(int sig) {
-        return usercopy_h.usercopy_chain(sig).address();
+        return LibUsercopy.chain(sig).address();
     }
 
     private static String name(int sig) {
@@ -172,7 +172,7 @@ class FaultHandlerInstallTest {
             // "Someone else": the JVM's own handler, so faults meanwhile are handled as without us.
             MemorySegment theirs = arena.allocate(sigaction.$LAYOUT);
             theirs.copyFrom(oursAction);
-            sigaction.sa_sigaction(theirs, usercopy_h.usercopy_chain(sig));
+            sigaction.sa_sigaction(theirs, LibUsercopy.chain(sig));
             Posix.sigaction(sig, theirs, MemorySegment.NULL);
             Disposition theirsInstalled = Disposition.of(sig);
             Disposition otherBefore = Disposition.of(other);

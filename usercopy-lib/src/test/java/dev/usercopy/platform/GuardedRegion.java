@@ -2,7 +2,7 @@ package dev.usercopy.platform;
 
 import java.lang.foreign.MemorySegment;
 
-import static dev.usercopy.platform.libc_h.PROT_NONE;
+import static dev.usercopy.platform.Posix.PROT_NONE;
 
 /**
  * Host memory standing in for guest memory: {@code pages} accessible pages

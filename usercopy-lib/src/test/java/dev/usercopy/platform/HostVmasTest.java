@@ -21,7 +21,7 @@ class HostVmasTest {
     void thisProcessHasMappingsAndMoreWithANewOne() {
         long before = HostVmas.inUse();
         try (HostMapping m = HostMapping.anonymous(3 * Posix.PAGE_SIZE)) {
-            m.protect(Posix.PAGE_SIZE, Posix.PAGE_SIZE, libc_h.PROT_NONE); // split in three: cannot merge with neighbours
+            m.protect(Posix.PAGE_SIZE, Posix.PAGE_SIZE, Posix.PROT_NONE); // split in three: cannot merge with neighbours
             assertTrue(HostVmas.inUse() >= before + 1, "a split mapping adds mappings: " + before + " -> " + HostVmas.inUse());
         }
     }

@@ -21,8 +21,8 @@ class ReservationCloseTest {
         long base = (long) f.get(r);
         r.close();
         // The host hands the range out again (as it may to the JVM): a writable page at the old base.
-        long got = Posix.mmap(base, 4096, libc_h.PROT_READ | libc_h.PROT_WRITE,
-                libc_h.MAP_PRIVATE | libc_h.MAP_ANONYMOUS | libc_h.MAP_FIXED_NOREPLACE, -1, 0);
+        long got = Posix.mmap(base, 4096, Posix.PROT_READ | Posix.PROT_WRITE,
+                Posix.MAP_PRIVATE | Posix.MAP_ANONYMOUS | Posix.MAP_FIXED_NOREPLACE, -1, 0);
         try {
             MemorySegment reused = Posix.segment(got, 4096);
             MemorySegment one = Arena.ofAuto().allocate(1).fill((byte) 0x55);

@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -9,18 +9,18 @@ import java.util.List;
  * last line stops the script before it starts), then runs them in order,
  * stopping at the first failed {@code expect} or unchecked error.
  */
-final class ScriptRunner {
+public final class ScriptRunner {
     private ScriptRunner() {}
 
-    record Line(int number, String text, Op op) {}
+    public record Line(int number, String text, Op op) {}
 
     /** Exit codes: the CLI's contract. */
-    static final int OK = 0;
-    static final int FAILED = 1;
-    static final int USAGE = 2;
+    public static final int OK = 0;
+    public static final int FAILED = 1;
+    public static final int USAGE = 2;
 
     /** The statements of {@code text}; throws {@link ScriptException} naming {@code source}:line for the first bad one. */
-    static List<Line> parse(String source, String text) {
+    public static List<Line> parse(String source, String text) {
         List<Line> lines = new ArrayList<>();
         int n = 0;
         for (String line : text.lines().toList()) {
@@ -44,7 +44,7 @@ final class ScriptRunner {
      * that checks it, else the script fails there: a script states what
      * it expects to go wrong.
      */
-    static int run(GuestShell shell, String source, List<Line> lines, PrintStream out, PrintStream err, boolean quiet) {
+    public static int run(GuestShell shell, String source, List<Line> lines, PrintStream out, PrintStream err, boolean quiet) {
         for (int i = 0; i < lines.size(); i++) {
             Line line = lines.get(i);
             if (!quiet) {

@@ -1,10 +1,10 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 /** A guest-language line that cannot run as written (bad syntax, an unknown name): a usage error, exit 2. */
-final class ScriptException extends RuntimeException {
+public final class ScriptException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    ScriptException(String message) {
+    public ScriptException(String message) {
         super(message);
     }
 }

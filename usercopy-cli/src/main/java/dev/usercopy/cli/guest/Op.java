@@ -1,13 +1,13 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import dev.usercopy.mm.AddressSpace.PageState;
 import dev.usercopy.uapi.Errno;
 
 /** One statement of the guest language, its arguments already checked (see docs/guest-language.md). */
-sealed interface Op {
+public sealed interface Op {
     /** A guest address as written: a number, or {@code $} (the last mmap's result) plus an offset. */
     record Addr(boolean lastMmap, long offset) {
-        static Addr of(long address) {
+        public static Addr of(long address) {
             return new Addr(false, address);
         }
     }

@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -10,7 +10,7 @@ import dev.usercopy.mm.Prot;
 import dev.usercopy.mm.Provider;
 
 /** An address space's grants in the shape of /proc/PID/maps, with the provider in the last column. */
-final class MapsView {
+public final class MapsView {
     private MapsView() {}
 
     /**
@@ -18,7 +18,7 @@ final class MapsView {
      * offset is the file offset for file mappings, the first frame for
      * device memory, the lender's address for borrowed pages, else 0.
      */
-    static List<String> lines(AddressSpace space, Function<AddressSpace, String> nameOf) {
+    public static List<String> lines(AddressSpace space, Function<AddressSpace, String> nameOf) {
         List<String> lines = new ArrayList<>();
         for (Grant g : space.grants()) {
             Provider p = g.provider();
@@ -43,5 +43,5 @@ final class MapsView {
         return lines;
     }
 
-    static final String HEADER = "start    end      perm offset   pages  provider";
+    public static final String HEADER = "start    end      perm offset   pages  provider";
 }

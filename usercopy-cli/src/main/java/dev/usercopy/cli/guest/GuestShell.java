@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 
 import dev.usercopy.mm.AddressSpace;
@@ -16,20 +17,21 @@ import dev.usercopy.mm.Lend;
 import dev.usercopy.mm.MemoryManager;
 import dev.usercopy.uapi.Errno;
 import dev.usercopy.platform.FaultHandler;
+import dev.usercopy.uaccess.UserSlice;
 
 /**
  * The machine a guest-language session runs on: one {@link MemoryManager},
  * named address spaces (the first is {@code p0}), the current one, and the
  * result of the last statement for {@code expect} to check.
  */
-final class GuestShell implements AutoCloseable {
+public final class GuestShell implements AutoCloseable {
     static final long PAGE = AddressSpace.PAGE;
 
     /** How a statement came out. */
-    enum Status { OK, ERRNO, EXPECT_FAILED, QUIT }
+    public enum Status { OK, ERRNO, EXPECT_FAILED, QUIT }
 
     /** A statement's outcome and what it prints. {@code problem} is set for ERRNO and EXPECT_FAILED. */
-    record Step(Status status, List<String> output, String problem) {}
+    public record Step(Status status, List<String> output, String problem) {}
 
     /**
      * What the last statement that was not an {@code expect} produced.
@@ -49,7 +51,7 @@ final class GuestShell implements AutoCloseable {
     /** The lends made, in order (lend N is index N - 1); null once ended. */
     private final List<Lend> lends = new ArrayList<>();
 
-    GuestShell(MemoryManager.Config config) {
+    public GuestShell(MemoryManager.Config config) {
         this.mm = new MemoryManager(config);
         this.faultsAtStart = FaultHandler.stats();
         this.current = "p0";
@@ -57,23 +59,19 @@ final class GuestShell implements AutoCloseable {
     }
 
     /** The configuration the commands run with unless told otherwise: 256 MiB of frames, 4 GiB of address space. */
-    static MemoryManager.Config config(int faultAround) {
+    public static MemoryManager.Config config(int faultAround) {
         return MemoryManager.Config.defaults().withFrames(65536).withAddressSpaceSize(4L << 30).withFaultAround(faultAround);
     }
 
-    String current() {
+    public String current() {
         return current;
     }
 
-    AddressSpace space() {
+    public AddressSpace space() {
         return spaces.get(current);
     }
 
-    MemoryManager memoryManager() {
-        return mm;
-    }
-
-    String nameOf(AddressSpace space) {
+    public String nameOf(AddressSpace space) {
         for (Map.Entry<String, AddressSpace> e : spaces.entrySet()) {
             if (e.getValue() == space) {
                 return e.getKey();
@@ -82,7 +80,7 @@ final class GuestShell implements AutoCloseable {
         return "a closed address space";
     }
 
-    Step execute(Op op) {
+    public Step execute(Op op) {
         List<String> out = new ArrayList<>();
         if (op instanceof Op.Expect expect) {
             String problem = check(expect);
@@ -103,7 +101,7 @@ final class GuestShell implements AutoCloseable {
     }
 
     private static String verb(Op op) {
-        return op.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+        return op.getClass().getSimpleName().toLowerCase(Locale.ROOT);
     }
 
     private Result ok(String verb) {
@@ -133,22 +131,25 @@ final class GuestShell implements AutoCloseable {
             }
             case Op.Write w -> {
                 long a = at(w.addr());
-                long left = as.copyToUser(a, w.data(), 0, w.data().length);
-                yield copied("write", a, w.data().length, left, null, out);
+                byte[] data = w.data();
+                long done = bytesDone(data.length, () -> UserSlice.wo(as, a, data.length).copyFromSlice(data));
+                yield copied("write", a, data.length, data.length - done, null, out);
             }
             case Op.Clear c -> {
                 long a = at(c.addr());
-                long left = as.clearUser(a, c.length());
-                yield copied("clear", a, c.length(), left, null, out);
+                long done = bytesDone(c.length(), () -> UserSlice.wo(as, a, c.length()).zero());
+                yield copied("clear", a, c.length(), c.length() - done, null, out);
             }
             case Op.Read r -> {
                 long a = at(r.addr());
                 byte[] buf = new byte[r.length()];
-                long left = as.copyFromUser(buf, 0, a, r.length());
-                byte[] got = Arrays.copyOf(buf, (int) (r.length() - left));
+                long done = bytesDone(r.length(), () -> UserSlice.ro(as, a, r.length()).copyToSlice(buf));
+                byte[] got = Arrays.copyOf(buf, (int) done);
                 out.addAll(Bytes.dump(a, got));
-                yield copied("read", a, r.length(), left, got, out);
+                yield copied("read", a, r.length(), r.length() - done, got, out);
             }
+            // readstr stays on strncpy_from_user itself: the language shows its count (MAX when no NUL fits, any
+            // bytes), where UserSlice.readCString answers ENAMETOOLONG or EILSEQ as a syscall would.
             case Op.ReadString r -> {
                 long a = at(r.addr());
                 byte[] buf = new byte[r.max()];
@@ -229,8 +230,8 @@ final class GuestShell implements AutoCloseable {
             case Op.Frame f -> {
                 long a = at(f.addr());
                 long[] fr = as.frameOf(a);
-                out.add(fr == null ? String.format("0x%x: no frame (%s)", a, as.pageState(a).name().toLowerCase(java.util.Locale.ROOT))
-                        : String.format("0x%x: frame %d, refcount %d, %s", a, fr[0], fr[1], as.pageState(a).name().toLowerCase(java.util.Locale.ROOT)));
+                out.add(fr == null ? String.format("0x%x: no frame (%s)", a, as.pageState(a).name().toLowerCase(Locale.ROOT))
+                        : String.format("0x%x: frame %d, refcount %d, %s", a, fr[0], fr[1], as.pageState(a).name().toLowerCase(Locale.ROOT)));
                 yield ok("frame");
             }
             case Op.Stats s -> {
@@ -250,6 +251,23 @@ final class GuestShell implements AutoCloseable {
         };
     }
 
+    /**
+     * Runs a copy through {@link UserSlice}, as a syscall would, and returns
+     * the bytes it did: all of them, or the EFAULT's {@code done()} (0 when
+     * the range was refused before any byte moved: access_ok).
+     */
+    private static long bytesDone(long length, Runnable copy) {
+        try {
+            copy.run();
+            return length;
+        } catch (ErrnoException e) {
+            if (e.errno() != Errno.EFAULT) {
+                throw e;
+            }
+            return e.done();
+        }
+    }
+
     /** A copy's result: EFAULT with the exact count when it stopped short. */
     private Result copied(String verb, long address, long length, long left, byte[] data, List<String> out) {
         if (left == 0) {
@@ -263,7 +281,7 @@ final class GuestShell implements AutoCloseable {
         return new Result(verb, Errno.EFAULT, msg, 0, left, data);
     }
 
-    List<String> pages(Op.Pages p) {
+    public List<String> pages(Op.Pages p) {
         AddressSpace as = space();
         long from;
         long count;
@@ -372,10 +390,10 @@ final class GuestShell implements AutoCloseable {
     }
 
     private static String name(AddressSpace.PageState s) {
-        return s.name().toLowerCase(java.util.Locale.ROOT).replace("cow_shared", "cow");
+        return s.name().toLowerCase(Locale.ROOT).replace("cow_shared", "cow");
     }
 
-    static String helpText() {
+    public static String helpText() {
         try (InputStream in = GuestShell.class.getResourceAsStream("guest-language-help.txt")) {
             if (in == null) {
                 throw new IllegalStateException("guest-language-help.txt is missing from the jar");

@@ -1,14 +1,15 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.AddressSpace.PageState;
 import dev.usercopy.mm.Grant;
 
 /** One character a guest page, saying what backs it now. */
-final class PageMap {
+public final class PageMap {
     private PageMap() {}
 
     static final long PAGE = AddressSpace.PAGE;
@@ -17,10 +18,10 @@ final class PageMap {
     /** The most pages {@link #render} shows when no range is given, so a huge mapping stays readable. */
     static final long MAX_DEFAULT_PAGES = 16 * PER_LINE;
 
-    static final String LEGEND =
+    public static final String LEGEND =
             "legend: . unmapped  - lazy (no frame yet)  0 zeroed frame (read-only)  P private  C copy-on-write shared  S shared";
 
-    static char symbol(PageState state) {
+    public static char symbol(PageState state) {
         return switch (state) {
             case UNMAPPED -> '.';
             case LAZY -> '-';
@@ -33,7 +34,7 @@ final class PageMap {
 
     /** The state a symbol or a name stands for ({@code P}, {@code private}, {@code cow}, ...), or null. */
     static PageState parseState(String word) {
-        return switch (word.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (word.toLowerCase(Locale.ROOT)) {
             case ".", "unmapped" -> PageState.UNMAPPED;
             case "-", "lazy" -> PageState.LAZY;
             case "0", "zeroed", "zero" -> PageState.ZEROED;
@@ -45,7 +46,7 @@ final class PageMap {
     }
 
     /** The symbols of {@code pages} pages from guest address {@code from} (page aligned). */
-    static String symbols(AddressSpace space, long from, long pages) {
+    public static String symbols(AddressSpace space, long from, long pages) {
         StringBuilder sb = new StringBuilder((int) pages);
         for (long p = 0; p < pages; p++) {
             sb.append(symbol(space.pageState(from + p * PAGE)));
@@ -66,7 +67,7 @@ final class PageMap {
      * Lines of {@link #PER_LINE} pages, each led by its first guest address;
      * consecutive lines of nothing but unmapped pages become one line saying so.
      */
-    static List<String> render(AddressSpace space, long from, long pages) {
+    public static List<String> render(AddressSpace space, long from, long pages) {
         List<String> lines = new ArrayList<>();
         long holePages = 0;
         long holeStart = 0;

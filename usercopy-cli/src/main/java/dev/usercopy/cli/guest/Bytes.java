@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.util.ArrayList;
 import java.util.List;

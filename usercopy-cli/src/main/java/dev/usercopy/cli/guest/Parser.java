@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.guest;
 
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -13,15 +13,15 @@ import dev.usercopy.mm.Prot;
 import dev.usercopy.uapi.Errno;
 
 /** Parses one line of the guest language into an {@link Op}; null for a blank or comment line. */
-final class Parser {
+public final class Parser {
     private Parser() {}
 
     /** The statements, in the order the help lists them; a test holds the docs to this list. */
-    static final List<String> VERBS = List.of("mmap", "munmap", "mprotect", "madvise", "write", "read", "readstr", "clear",
+    public static final List<String> VERBS = List.of("mmap", "munmap", "mprotect", "madvise", "write", "read", "readstr", "clear",
             "fork", "switch", "close", "lend", "unlend", "spaces", "maps", "pages", "frame", "stats", "echo", "expect", "help", "quit");
 
     /** The largest read the language allows, so a typo cannot ask for gigabytes of heap. */
-    static final int MAX_READ = 1 << 20;
+    public static final int MAX_READ = 1 << 20;
 
     /** A word, or a quoted string ({@code bytes} non-null, UTF-8 with escapes resolved). */
     private record Token(String text, byte[] bytes) {
@@ -30,7 +30,7 @@ final class Parser {
         }
     }
 
-    static Op parse(String line) {
+    public static Op parse(String line) {
         List<Token> t = tokenize(line);
         if (t.isEmpty()) {
             return null;

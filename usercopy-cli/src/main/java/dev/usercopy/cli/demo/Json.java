@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.demo;
 
 import java.util.List;
 import java.util.Map;

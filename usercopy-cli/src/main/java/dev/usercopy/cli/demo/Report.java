@@ -1,4 +1,4 @@
-package dev.usercopy.cli;
+package dev.usercopy.cli.demo;
 
 import java.io.PrintStream;
 import java.util.ArrayList;
@@ -12,7 +12,7 @@ import java.util.Objects;
  * measurements and checked claims. Printed as it goes (colour on a
  * terminal, plain when piped), or gathered into one JSON document.
  */
-final class Report {
+public final class Report {
     private static final String RESET = "\u001b[0m";
     private static final String BOLD = "\u001b[1m";
     private static final String DIM = "\u001b[2m";
@@ -30,7 +30,7 @@ final class Report {
     private int failures;
 
     /** {@code text} null: gather for {@link #json}, print nothing. */
-    Report(PrintStream text, boolean colour) {
+    public Report(PrintStream text, boolean colour) {
         this.text = text;
         this.colour = colour && text != null;
     }
@@ -109,15 +109,15 @@ final class Report {
         return check(claim, true, holds);
     }
 
-    int checks() {
+    public int checks() {
         return checks;
     }
 
-    int failures() {
+    public int failures() {
         return failures;
     }
 
-    String json() {
+    public String json() {
         Map<String, Object> doc = new LinkedHashMap<>();
         doc.put("command", "demo");
         doc.put("ok", failures == 0);
