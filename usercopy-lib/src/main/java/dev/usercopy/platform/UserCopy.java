@@ -145,7 +145,16 @@ public final class UserCopy {
          */
         long copy(MemorySegment kernel, long user) {
             long n = kernel.byteSize();
-            return n <= CRITICAL_CHUNK ? critical(kernel, user, n) : copyLong(kernel, user, n);
+            if (n > CRITICAL_CHUNK) {
+                return copyLong(kernel, user, n);
+            }
+            // The call itself, not through critical(): the guest copies of mm reach here many
+            // calls deep, and one level less keeps it within HotSpot's inlining depth.
+            try {
+                return (long) critical.invokeExact(kernel, user, n);
+            } catch (Throwable t) {
+                throw Posix.unreachable(t);
+            }
         }
 
         /**
@@ -242,7 +251,7 @@ public final class UserCopy {
 
     /** {@link #copyFromUser(MemorySegment, long)} that leaves the bytes not copied as they were. */
     public static long rawCopyFromUser(MemorySegment to, long from) {
-        return rawCopyFromUser(Form.ADAPTIVE, to, from);
+        return Form.ADAPTIVE_ROUTINES.fromUser().copy(to, from); // no form to choose: two calls fewer to inline
     }
 
     public static long rawCopyFromUser(Form form, MemorySegment to, long from) {
@@ -261,7 +270,7 @@ public final class UserCopy {
 
     /** Copies all of {@code from} to guest address {@code to}. Returns bytes not copied. */
     public static long copyToUser(long to, MemorySegment from) {
-        return copyToUser(Form.ADAPTIVE, to, from);
+        return Form.ADAPTIVE_ROUTINES.toUser().copy(from, to); // no form to choose: two calls fewer to inline
     }
 
     public static long copyToUser(Form form, long to, MemorySegment from) {
