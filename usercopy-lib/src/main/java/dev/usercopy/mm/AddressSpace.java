@@ -41,6 +41,10 @@ import static dev.usercopy.mm.PageTable.ZERO;
  * <p>Lock order: the manager's lock, then nothing. Copies run unlocked;
  * changes first take host access away, then free frames (so no copy can reach
  * a frame after it is reused).
+ *
+ * <p>Why this file is about 600 lines: it is the public face of guest memory,
+ * and most of it is the javadoc of each entry point (the copies' Linux
+ * contracts above all); the work behind them is in the rooms named above.
  */
 public final class AddressSpace implements AutoCloseable {
     /** Bytes of a guest page. */
