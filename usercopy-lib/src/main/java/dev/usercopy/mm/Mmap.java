@@ -24,23 +24,21 @@ final class Mmap {
      * grant exists.
      */
     static long map(SpaceState s, long addr, long length, int prot, int flags, Path file, long offset) {
-        {
-            if (file == null) {
-                return mapGrant(s, addr, length, prot, flags, () -> switch (flags & MapFlags.TYPE) {
-                    case MapFlags.SHARED -> {
-                        if ((flags & MapFlags.GROWSDOWN) != 0) { // Linux: shared anonymous memory cannot grow
-                            throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_GROWSDOWN with anonymous MAP_SHARED");
-                        }
-                        yield new AllocatedShared();
+        if (file == null) {
+            return mapGrant(s, addr, length, prot, flags, () -> switch (flags & MapFlags.TYPE) {
+                case MapFlags.SHARED -> {
+                    if ((flags & MapFlags.GROWSDOWN) != 0) { // Linux: shared anonymous memory cannot grow
+                        throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_GROWSDOWN with anonymous MAP_SHARED");
                     }
-                    case MapFlags.PRIVATE -> Allocated.ANONYMOUS;
-                    default -> throw new ErrnoException(Errno.EINVAL, addr, length,
-                            "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
-                });
-            }
-            FileRef ref = open(s.mm(), file, offset, addr, length); // Linux: the fd is looked up first
-            return mapGrant(s, addr, length, prot, flags, () -> fileProvider(ref, addr, length, prot, flags));
+                    yield new AllocatedShared();
+                }
+                case MapFlags.PRIVATE -> Allocated.ANONYMOUS;
+                default -> throw new ErrnoException(Errno.EINVAL, addr, length,
+                        "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
+            });
         }
+        FileRef ref = open(s.mm(), file, offset, addr, length); // Linux: the fd is looked up first
+        return mapGrant(s, addr, length, prot, flags, () -> fileProvider(ref, addr, length, prot, flags));
     }
 
     private static FileRef open(MemoryManager mm, Path file, long offset, long addr, long length) {
@@ -103,40 +101,38 @@ final class Mmap {
         }
         long n = pageCount(length);
         boolean fixed = (flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0;
-        {
-            if (fixed) {
-                // Unsigned, as Linux compares: a negative address is past the end.
-                if (Long.compareUnsigned(addr, size - n * PAGE) > 0) {
-                    throw new ErrnoException(Errno.ENOMEM, addr, length, "range runs past the end of the address space (0x" + Long.toHexString(size) + ")");
-                }
-                if (addr % PAGE != 0) {
-                    throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_FIXED address is not page-aligned");
-                }
-                if (addr < AddressSpace.MIN_ADDRESS) {
-                    throw new ErrnoException(Errno.EPERM, addr, length, "MAP_FIXED below the lowest mappable address 0x" + Long.toHexString(AddressSpace.MIN_ADDRESS));
-                }
-                if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && s.grants().overlaps(addr / PAGE, addr / PAGE + n)) {
-                    throw new ErrnoException(Errno.EEXIST, addr, length, "MAP_FIXED_NOREPLACE over an existing mapping");
-                }
+        if (fixed) {
+            // Unsigned, as Linux compares: a negative address is past the end.
+            if (Long.compareUnsigned(addr, size - n * PAGE) > 0) {
+                throw new ErrnoException(Errno.ENOMEM, addr, length, "range runs past the end of the address space (0x" + Long.toHexString(size) + ")");
             }
-            long start = fixed ? addr / PAGE : findFree(s, addr, n);
-            Provider p = provider.get();
-            if (fixed) {
-                s.host().jvm().reserveUnmap(start, start + n);
-                s.unmap(start, start + n);
+            if (addr % PAGE != 0) {
+                throw new ErrnoException(Errno.EINVAL, addr, length, "MAP_FIXED address is not page-aligned");
             }
-            s.grants().put(new Grant(start, n, Prot.granted(prot), p));
-            if ((flags & MapFlags.POPULATE) != 0) {
-                try {
-                    s.faults().populateAll(start, start + n, (prot & Prot.WRITE) != 0);
-                } catch (ErrnoException e) {
-                    s.unmap(start, start + n);
-                    s.mm().flushFreed();
-                    throw new ErrnoException(e.errno(), start * PAGE, length, "MAP_POPULATE failed, mapping undone: " + e.getMessage());
-                }
+            if (addr < AddressSpace.MIN_ADDRESS) {
+                throw new ErrnoException(Errno.EPERM, addr, length, "MAP_FIXED below the lowest mappable address 0x" + Long.toHexString(AddressSpace.MIN_ADDRESS));
             }
-            return start * PAGE;
+            if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && s.grants().overlaps(addr / PAGE, addr / PAGE + n)) {
+                throw new ErrnoException(Errno.EEXIST, addr, length, "MAP_FIXED_NOREPLACE over an existing mapping");
+            }
         }
+        long start = fixed ? addr / PAGE : findFree(s, addr, n);
+        Provider p = provider.get();
+        if (fixed) {
+            s.host().jvm().reserveUnmap(start, start + n);
+            s.unmap(start, start + n);
+        }
+        s.grants().put(new Grant(start, n, Prot.granted(prot), p));
+        if ((flags & MapFlags.POPULATE) != 0) {
+            try {
+                s.faults().populateAll(start, start + n, (prot & Prot.WRITE) != 0);
+            } catch (ErrnoException e) {
+                s.unmap(start, start + n);
+                s.mm().flushFreed();
+                throw new ErrnoException(e.errno(), start * PAGE, length, "MAP_POPULATE failed, mapping undone: " + e.getMessage());
+            }
+        }
+        return start * PAGE;
     }
 
     /**
