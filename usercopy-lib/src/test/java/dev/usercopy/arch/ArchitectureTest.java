@@ -35,7 +35,8 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
  * The library's shape, as Asterinas keeps all {@code unsafe} in OSTD: only
  * {@code dev.usercopy.platform} holds raw addresses or makes restricted FFM
  * calls, the packages depend downwards only (uaccess, then mm, then platform,
- * with uapi's values beneath them all), and the module exports what a user
+ * with uapi's values beneath them all; the guest
+ * runtime's syscall layer, sys, and its processes, proc, sit on top), and the module exports what a user
  * calls, never platform. The command line's rules are in usercopy-cli.
  */
 class ArchitectureTest {
@@ -71,14 +72,18 @@ class ArchitectureTest {
     @Test
     void packagesDependDownwardsOnly() {
         layeredArchitecture().consideringOnlyDependenciesInLayers()
+                .layer("proc").definedBy("dev.usercopy.proc..")
+                .layer("sys").definedBy("dev.usercopy.sys..")
                 .layer("uaccess").definedBy("dev.usercopy.uaccess..")
                 .layer("mm").definedBy("dev.usercopy.mm..")
                 .layer("platform").definedBy("dev.usercopy.platform..")
                 .layer("uapi").definedBy("dev.usercopy.uapi..")
-                .whereLayer("uaccess").mayNotBeAccessedByAnyLayer()
-                .whereLayer("mm").mayOnlyBeAccessedByLayers("uaccess")
-                .whereLayer("platform").mayOnlyBeAccessedByLayers("mm", "uaccess")
-                .whereLayer("uapi").mayOnlyBeAccessedByLayers("platform", "mm", "uaccess")
+                .whereLayer("proc").mayNotBeAccessedByAnyLayer()
+                .whereLayer("sys").mayOnlyBeAccessedByLayers("proc")
+                .whereLayer("uaccess").mayOnlyBeAccessedByLayers("sys", "proc")
+                .whereLayer("mm").mayOnlyBeAccessedByLayers("uaccess", "sys", "proc")
+                .whereLayer("platform").mayOnlyBeAccessedByLayers("mm", "uaccess", "sys", "proc")
+                .whereLayer("uapi").mayOnlyBeAccessedByLayers("platform", "mm", "uaccess", "sys", "proc")
                 .check(production);
     }
 
