@@ -287,7 +287,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         String call = options.trace() != null ? Syscalls.formatCall(task, nr, new long[] {a0, a1, a2, a3, a4, a5}) : null;
         long r = Syscalls.dispatch(task, nr, a0, a1, a2, a3, a4, a5);
         if (task.exitStatus() != null) {
-            trace(task, call, 0, space.faultsResolved() - faultsBefore);
+            if (call != null) {
+                options.trace().println(call + " = ?");
+            }
             return true;
         }
         tracee.setReg(RAX, r);
