@@ -1,6 +1,5 @@
 package dev.usercopy.sys;
 
-import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.platform.HostFiles;
 import dev.usercopy.uapi.Errno;
 
@@ -192,10 +191,21 @@ final class FileOpen {
 
     /** A writing open outside the writable directory: what a read-only mount answers, in Linux's order. */
     private static long readOnlyMount(FsContext fs, byte[] abs, int flags) {
+        return readOnlyMount(fs, abs, flags, 0);
+    }
+
+    /** Linux follows a dangling symlink to create its target: where that would be decides ENOENT or EROFS. */
+    private static final int MAXSYMLINKS = 40;
+
+    private static long readOnlyMount(FsContext fs, byte[] abs, int flags, int links) {
         boolean create = (flags & O_CREAT) != 0;
         boolean exclusive = create && (flags & O_EXCL) != 0;
         long p = fs.lookup(abs, flags & (O_NOFOLLOW | O_DIRECTORY) | (exclusive ? O_NOFOLLOW : 0));
         if (p == -Errno.ENOENT.number() && create) {
+            byte[] target = danglingTarget(fs, abs);
+            if (target != null) {
+                return links >= MAXSYMLINKS ? -Errno.ELOOP.number() : readOnlyMount(fs, target, flags, links + 1);
+            }
             long parent = fs.lookup(Paths.parent(abs), O_DIRECTORY);
             if (parent < 0) {
                 return parent;
@@ -225,12 +235,29 @@ final class FileOpen {
         };
     }
 
-    /** EBADF unless {@code fd} is open; its description. */
-    static OpenFile file(Task t, int fd) {
-        return t.files().get(fd);
-    }
-
-    static ErrnoException badf(int fd, String why) {
-        return new ErrnoException(Errno.EBADF, fd, 0, why);
+    /** When {@code abs} is a symlink (to nothing, as the caller found): the absolute guest path it points at; else null. */
+    private static byte[] danglingTarget(FsContext fs, byte[] abs) {
+        long l = fs.lookup(abs, O_NOFOLLOW);
+        if (l < 0) {
+            return null;
+        }
+        try {
+            byte[] buf = new byte[FsContext.PATH_MAX];
+            long n = HostFiles.readlinkat((int) l, new byte[0], buf);
+            if (n <= 0) {
+                return null;
+            }
+            byte[] target = java.util.Arrays.copyOf(buf, (int) n);
+            if (target[0] == '/') {
+                return target;
+            }
+            byte[] dir = Paths.parent(abs);
+            byte[] out = java.util.Arrays.copyOf(dir, dir.length + 1 + target.length);
+            out[dir.length] = '/';
+            System.arraycopy(target, 0, out, dir.length + 1, target.length);
+            return out;
+        } finally {
+            HostFiles.close((int) l);
+        }
     }
 }
