@@ -333,10 +333,20 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(RAX, r);
         regsDirty = true;
         trace(task, call, r, space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296)) {
+        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && diesOf(task, Ptrace.SIGPIPE)) {
             pendingSignals.add(Ptrace.SIGPIPE); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
         }
         return false;
+    }
+
+    /**
+     * Whether signal {@code sig} sent now would end the guest: its action is
+     * the default one and it is not blocked. (Handlers are not run in this
+     * version: a guest that set one, or ignores or blocks the signal, goes on
+     * with the syscall's errno, as it would after its handler returned.)
+     */
+    private static boolean diesOf(Task task, int sig) {
+        return task.signals().action(sig).handler() == 0 && (task.signals().blocked() & (1L << (sig - 1))) == 0;
     }
 
     private void trace(Task task, String call, long r, long faults) {
