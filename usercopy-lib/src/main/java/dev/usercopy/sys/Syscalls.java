@@ -54,6 +54,8 @@ public final class Syscalls {
         FileOpen.register(r);
         FileInfo.register(r);
         FileChange.register(r);
+        Descriptors.register(r);
+        WorkingDirectory.register(r);
         Memory.register(r);
         Identity.register(r);
         Time.register(r);
@@ -88,6 +90,7 @@ public final class Syscalls {
             if (nr >= 0 && nr < MAX_NR) {
                 UNKNOWN.incrementAndGet((int) nr);
             }
+            task.unknownCall();
             return -Errno.ENOSYS.number();
         }
         task.enter((int) nr, a0, a1, a2, a3, a4, a5);
