@@ -111,6 +111,11 @@ final class Placement {
         return bottomUp(length, (top / 3 + PAGE - 1) & -PAGE);
     }
 
+    /** Whether no grant overlaps [from, to). */
+    boolean isFree(long from, long to) {
+        return free(from, to);
+    }
+
     private boolean free(long from, long to) {
         for (Grant g : grants) {
             if (g.start() * PAGE < to && g.end() * PAGE > from) {
