@@ -62,8 +62,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private final ElfImage elf;
     private final String exe;
     private final String execfn;
-    private final List<String> argv;
-    private final List<String> envp;
+    private final List<byte[]> argv;
+    private final List<byte[]> envp;
     private final Path root;
     private final String guestCwd;
     private final Guest.Options options;
@@ -84,7 +84,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private long guestFaults;
     private Guest.Result result;
 
-    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<String> argv, List<String> envp, Path root, String guestCwd,
+    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<byte[]> argv, List<byte[]> envp, Path root, String guestCwd,
             Guest.Options options) {
         this.mm = mm;
         this.elf = elf;
@@ -176,6 +176,16 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         s.mmap(top - STACK_SIZE, STACK_SIZE, 3 | (loaded.execStack() ? 4 : 0),
                 MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN);
         long sp = InitialStack.build(s, top, argv, envp, execfn, loaded);
+        // The program's own pages are read in now, not a fault at a time: a fault of the child costs
+        // a stop and an injected mmap, far more than copying its pages. (Its private mappings are
+        // copies of the file either way; see the README on private file mappings.)
+        for (long[] r : loaded.fileRanges()) {
+            try {
+                s.populate(r[0], r[1] - r[0], false);
+            } catch (ErrnoException e) {
+                // a segment the file does not fully back: its pages past the end fault as they would
+            }
+        }
 
         if (killed) {
             return 128 + Ptrace.SIGKILL;
@@ -195,9 +205,18 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 GuestStub.USER_TOP - GuestStub.BASE - GuestStub.SIZE, 0, 0, 0, 0));
         // A guest killed by a signal must not leave a core file of the stub behind.
         check("prlimit64", syscall(SYS_PRLIMIT64, 0, RLIMIT_CORE, GuestStub.ZEROS, 0, 0, 0));
+        // From now on the stub only runs `syscall; int3`: execute-only, so a guest cannot read it
+        // (where the host has protection keys; elsewhere PROT_EXEC reads too).
+        check("mprotect", syscall(ChildMirror.SYS_MPROTECT, GuestStub.BASE, GuestStub.SIZE, 4, 0, 0, 0));
 
         mirror = new ChildMirror(s.size() / PAGE);
         s.attach(mirror);
+        for (long[] r : loaded.fileRanges()) {
+            for (long p = r[0] / PAGE; p < r[1] / PAGE; p++) {
+                mirror.mapAt(this, p); // each run of frames once: the rest of the run is mapped already
+            }
+        }
+        mirror.mapAt(this, (sp - 1) / PAGE);
         long cs = tracee.reg(CS);
         long ss = tracee.reg(SS);
         for (int i = 0; i < 27; i++) {
@@ -296,6 +315,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private boolean syscall(Task task) {
         syscalls++;
         long nr = tracee.reg(ORIG_RAX);
+        if (inStub(tracee.reg(RIP) - 2)) {
+            // The guest jumped into the stub: on Linux nothing is mapped there.
+            pendingSignals.add(SIGSEGV);
+            return false;
+        }
         long a0 = tracee.reg(RDI), a1 = tracee.reg(RSI), a2 = tracee.reg(RDX), a3 = tracee.reg(R10), a4 = tracee.reg(R8),
                 a5 = tracee.reg(R9);
         if (!viaSyscallInstruction()) {
@@ -317,10 +341,20 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(RAX, r);
         regsDirty = true;
         trace(task, call, r, space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296)) {
+        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && diesOf(task, Ptrace.SIGPIPE)) {
             pendingSignals.add(Ptrace.SIGPIPE); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
         }
         return false;
+    }
+
+    /**
+     * Whether signal {@code sig} sent now would end the guest: its action is
+     * the default one and it is not blocked. (Handlers are not run in this
+     * version: a guest that set one, or ignores or blocks the signal, goes on
+     * with the syscall's errno, as it would after its handler returned.)
+     */
+    private static boolean diesOf(Task task, int sig) {
+        return task.signals().action(sig).handler() == 0 && (task.signals().blocked() & (1L << (sig - 1))) == 0;
     }
 
     private void trace(Task task, String call, long r, long faults) {
@@ -360,8 +394,18 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         return mirror.mapAt(this, page);
     }
 
+    private static boolean inStub(long address) {
+        return address >= GuestStub.BASE && address < GuestStub.BASE + GuestStub.SIZE;
+    }
+
     /** Any other signal stop: a group stop is let go; a signal is delivered on the next resume. */
     private void signal(int sig) {
+        if (sig == Ptrace.SIGTRAP) {
+            loadRegs();
+            if (inStub(tracee.reg(RIP) - 1)) {
+                sig = SIGSEGV; // the stub's int3, reached by a guest that jumped there: Linux maps nothing there
+            }
+        }
         if (sig == Ptrace.SIGSTOP || sig == 20 || sig == 21 || sig == 22) {
             if (Ptrace.ptrace(Ptrace.PTRACE_GETSIGINFO, pid, 0, 0) == -22) {
                 return; // EINVAL: a group stop, not a signal to deliver

@@ -72,6 +72,22 @@ class GuestProcessTest {
     }
 
     @Test
+    void theStubCannotBeRead() throws Exception {
+        // Natively nothing is mapped at 0x7f0000000000; here the stub is, execute-only (protection keys).
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.usercopy.platform.HostKernel.EXEC_ONLY_READABLE,
+                "this host makes PROT_EXEC readable: the stub page cannot be hidden from reads");
+        assertEquals(139, both("readstub", "_start: mov rax, [0x7f0000000000]\nmov edi, 0\n" + EXIT));
+    }
+
+    @Test
+    void jumpingIntoTheStubKillsWithSigsegv() throws Exception {
+        // Its `syscall; int3`, and its start (which would ask to be traced and stop itself).
+        assertEquals(139, both("jumpstub", "_start: mov eax, 39\nmov rcx, 0x7f00000000c0\njmp rcx\n"));
+        assertEquals(139, both("jumpstart", "_start: mov rcx, 0x7f00000000c3\njmp rcx\n"));
+        assertEquals(139, both("jumpint3", "_start: mov rcx, 0x7f00000000c2\njmp rcx\n"));
+    }
+
+    @Test
     void theProgramsDataIsPrivateAndWritable() throws Exception {
         // .data is a private mapping of the file: written here, unchanged in the file.
         String src = "_start: mov eax, [rel value]\nadd eax, 1\nmov [rel value], eax\nmov edi, [rel value]\n" + EXIT
