@@ -57,6 +57,8 @@ public final class AddressSpace implements AutoCloseable {
     private final JvmMirror jvm;
     private final UserCopies copies;
     private volatile boolean closed;
+    /** Counted under the lock; read without it for statistics. */
+    private volatile long faultsResolved;
 
     AddressSpace(MemoryManager mm) {
         this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed), Reservation.reserve(mm.config.addressSpaceSize()));
@@ -328,11 +330,36 @@ public final class AddressSpace implements AutoCloseable {
         }
         mm.lock.lock();
         try {
+            faultsResolved++;
             return !closed && state.faults().handle(address / PAGE, write);
         } finally {
             mm.flushFreed();
             mm.lock.unlock();
         }
+    }
+
+    /**
+     * Whether guest byte {@code address} lies in private anonymous memory
+     * that may be written: where a guest process's first touch, whose kind
+     * its tracer cannot see, is best served as a write (new frames at once,
+     * rather than zeroed frames now and a second fault at the first store).
+     */
+    public boolean anonymousWritable(long address) {
+        if (address < 0 || address >= size()) {
+            return false;
+        }
+        mm.lock.lock();
+        try {
+            Grant g = state.grants().at(address / PAGE);
+            return g != null && (g.prot() & Prot.WRITE) != 0 && g.provider() instanceof Provider.Allocated a && a.cowFile() == null;
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
+    /** Faults {@link #resolve} has been asked to serve: the kernel's copies' and a guest process's own. */
+    public long faultsResolved() {
+        return faultsResolved;
     }
 
     /** For a borrower's fault, under the lock: one of this space's frames, made present and shared; -1 for EFAULT. */

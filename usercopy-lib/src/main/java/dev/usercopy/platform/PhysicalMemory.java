@@ -41,6 +41,15 @@ public final class PhysicalMemory implements AutoCloseable {
         return frames;
     }
 
+    /**
+     * The memfd the frames are: frame {@code n} is at offset
+     * {@code n * FRAME_SIZE}. For a mirror in another process (a guest's
+     * child), which maps frames from its own copy of this descriptor.
+     */
+    public int fd() {
+        return view.fd();
+    }
+
     private void checkRun(long frame, long count) {
         if (frame < 0 || count < 0 || frame > frames - count) {
             throw new IndexOutOfBoundsException("frames [" + frame + ", +" + count + ") outside physical memory of " + frames + " frames");
@@ -51,6 +60,25 @@ public final class PhysicalMemory implements AutoCloseable {
     public PageFrame frame(long number) {
         checkRun(number, 1);
         return new PageFrame(this, number);
+    }
+
+    /**
+     * Reads file bytes from {@code position} into frames
+     * {@code [frame, frame + count)} with one host read where it can, and
+     * zeroes what lies past the end of the file; returns the bytes read.
+     */
+    public long readFrom(java.nio.channels.FileChannel file, long position, long frame, long count) throws java.io.IOException {
+        checkRun(frame, count);
+        MemorySegment view = kernelView(frame, count);
+        java.nio.ByteBuffer bb = view.asByteBuffer();
+        while (bb.hasRemaining()) {
+            if (file.read(bb, position + bb.position()) < 0) {
+                break;
+            }
+        }
+        long read = bb.position();
+        view.asSlice(read).fill((byte) 0);
+        return read;
     }
 
     /** The kernel's view of a run of frames; platform-private so no view escapes. */

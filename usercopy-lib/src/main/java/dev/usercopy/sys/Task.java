@@ -17,6 +17,17 @@ public final class Task {
         long fsBase();
 
         void setFsBase(long base);
+
+        /**
+         * The host process that runs the guest, whose CPU clocks are the
+         * guest's {@code CLOCK_PROCESS_CPUTIME_ID} and
+         * {@code CLOCK_THREAD_CPUTIME_ID}; 0 when there is none (a test
+         * serving syscalls without a child), and then they are the serving
+         * thread's.
+         */
+        default int hostPid() {
+            return 0;
+        }
     }
 
     private final AddressSpace space;
@@ -25,10 +36,12 @@ public final class Task {
     private final Cpu cpu;
     private final ProgramBreak brk;
     private final Signals signals = new Signals();
+    private final ResourceLimits limits = ResourceLimits.inherited();
     private final String exe;
     private final long[] args = new long[6];
     private int nr;
     private Integer exitStatus;
+    private long unknownCalls;
 
     /**
      * A task over {@code space}, whose program was loaded from guest path
@@ -68,6 +81,11 @@ public final class Task {
         return signals;
     }
 
+    /** The guest's resource limits: the user's at the start, then what setrlimit made them. */
+    public ResourceLimits limits() {
+        return limits;
+    }
+
     /** The guest path of the running program, what {@code /proc/self/exe} reads. */
     public String exe() {
         return exe;
@@ -96,6 +114,15 @@ public final class Task {
         args[3] = a3;
         args[4] = a4;
         args[5] = a5;
+    }
+
+    void unknownCall() {
+        unknownCalls++;
+    }
+
+    /** Syscalls of numbers no family serves that this task made (each answered ENOSYS). */
+    public long unknownCalls() {
+        return unknownCalls;
     }
 
     /** Ends the task with {@code status} (exit and exit_group): its tracer stops it after this syscall. */
