@@ -57,6 +57,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
     static final long STACK_SIZE = 8L << 20;
     private static final long PAGE = AddressSpace.PAGE;
+    /** For a test of the stub's seccomp filter: a syscall number the setup injects as well (-1: none). */
+    static volatile int injectAtSetupForTest = -1;
 
     private final MemoryManager mm;
     private final ElfImage elf;
@@ -151,8 +153,10 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             } catch (ChildMirror.MirrorFailure e) {
                 error = "guest killed: " + e.getMessage() + (e.errno == 12 ? " (out of host mappings: vm.max_map_count)" : "");
                 status = 128 + Ptrace.SIGKILL;
-            } catch (NativeCallException | IllegalStateException e) {
-                error = "guest failed: " + e.getMessage();
+            } catch (ChildGone g) {
+                status = shellStatus(g.status); // it ended (killed from outside, say) while being set up
+            } catch (RuntimeException e) {
+                error = "guest failed: " + e;
                 status = 127;
             } finally {
                 endChild();
@@ -208,6 +212,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         // From now on the stub only runs `syscall; int3`: execute-only, so a guest cannot read it
         // (where the host has protection keys; elsewhere PROT_EXEC reads too).
         check("mprotect", syscall(ChildMirror.SYS_MPROTECT, GuestStub.BASE, GuestStub.SIZE, 4, 0, 0, 0));
+        if (injectAtSetupForTest >= 0) {
+            syscall(injectAtSetupForTest, 0, 0, 0, 0, 0, 0);
+        }
 
         mirror = new ChildMirror(s.size() / PAGE);
         s.attach(mirror);

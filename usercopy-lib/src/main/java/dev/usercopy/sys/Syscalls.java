@@ -62,6 +62,7 @@ public final class Syscalls {
         Signals.register(r);
         ThreadSetup.register(r);
         Exit.register(r);
+        Poll.register(r);
     }
 
     private Syscalls() {}
