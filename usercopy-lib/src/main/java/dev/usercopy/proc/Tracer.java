@@ -333,10 +333,20 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(RAX, r);
         regsDirty = true;
         trace(task, call, r, space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296)) {
+        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && killedBy(task, Ptrace.SIGPIPE)) {
             pendingSignals.add(Ptrace.SIGPIPE); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
         }
         return false;
+    }
+
+    /**
+     * Whether signal {@code sig}, raised by the kernel for the guest, ends it:
+     * only at its default action and unblocked. Ignored, Linux drops it;
+     * blocked, it stays pending; caught, a handler would run, which guests
+     * cannot have yet: the call's error is all they see.
+     */
+    private static boolean killedBy(Task task, int sig) {
+        return task.signals().action(sig).handler() == 0 && (task.signals().blocked() & (1L << (sig - 1))) == 0;
     }
 
     private void trace(Task task, String call, long r, long faults) {
@@ -413,14 +423,16 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             }
             int sig = Ptrace.stopSig(st);
             if (sig == Ptrace.SIGTRAP) {
-                break;
+                tracee.loadRegs();
+                if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
+                    break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
+                }
             }
             if (sig != SYSCALL_STOP) {
                 signal(sig);
             }
             tracee.resume(Ptrace.PTRACE_CONT, 0);
         }
-        tracee.loadRegs();
         long r = tracee.reg(RAX);
         tracee.restoreRegs(saved);
         regsDirty = true;
