@@ -81,6 +81,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private AddressSpace space;
     private long syscalls;
     private Task task;
+    /** The guest's descriptors, closed when it ends however it ends. */
+    private FileTable files;
     private long guestFaults;
     private Guest.Result result;
 
@@ -156,8 +158,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 status = 127;
             } finally {
                 endChild();
-                if (task != null) {
-                    task.files().closeAll(); // the host descriptors it held
+                if (files != null) {
+                    files.closeAll(); // the host descriptors it held
                 }
                 kernelFaults = s.faultsResolved() - guestFaults;
                 if (options.atExit() != null) {
@@ -231,7 +233,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(ORIG_RAX, -1);
         regsDirty = true;
 
-        FileTable files = FileTable.withStdio();
+        files = FileTable.withStdio();
         if (options.stdout() != null) {
             files.redirectOutput(1, options.stdout());
         }
@@ -300,7 +302,12 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                         pendingSignals.add(SIGSEGV);
                     }
                 } else {
-                    signal(stop);
+                    loadRegs();
+                    if (inStub(tracee.reg(RIP))) {
+                        pendingSignals.add(SIGSEGV); // the stub's int3 (or its header as code) reached by the guest
+                    } else {
+                        signal(stop);
+                    }
                 }
             }
         } catch (ChildGone g) {
@@ -312,6 +319,10 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private boolean syscall(Task task) {
         syscalls++;
         long nr = tracee.reg(ORIG_RAX);
+        if (inStub(tracee.reg(RIP))) {
+            pendingSignals.add(SIGSEGV); // the guest jumped into the stub's page, which it does not have
+            return false;
+        }
         long a0 = tracee.reg(RDI), a1 = tracee.reg(RSI), a2 = tracee.reg(RDX), a3 = tracee.reg(R10), a4 = tracee.reg(R8),
                 a5 = tracee.reg(R9);
         if (!viaSyscallInstruction()) {
@@ -355,6 +366,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
         String res = call.startsWith("int 0x80") ? "" : " = " + Syscalls.formatResult(task.nr(), r);
         options.trace().println(call + res + (faults > 0 ? "  <" + faults + " fault" + (faults == 1 ? "" : "s") + ">" : ""));
+    }
+
+    /** Whether the guest runs in the stub's page: for the guest, an unmapped address. */
+    private static boolean inStub(long rip) {
+        return rip >= GuestStub.BASE && rip < GuestStub.BASE + GuestStub.SIZE;
     }
 
     /** Whether the instruction before rip is {@code syscall} (0f 05), not {@code int 0x80} or {@code sysenter}. */

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -166,5 +167,33 @@ class GuestProcessTest {
         }
         mm.checkInvariants();
         assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+
+    @Test
+    void jumpingIntoTheStubsPageKillsWithSigsegvAsAnUnmappedAddress() throws Exception {
+        // The stub's page is the one host page a guest is not given; natively it is nothing: SIGSEGV.
+        // Its `syscall` must not run as the guest's call, its int3 must not be a SIGTRAP.
+        String call = "_start: mov rax, 0x%x\nmov edi, 60\nmov esi, 1\njmp rax\n";
+        assertEquals(139, both("stubsyscall", call.formatted(0x7f00000000c0L)));
+        assertEquals(139, both("stubint3", call.formatted(0x7f00000000c2L)));
+        assertEquals(139, both("stubstart", call.formatted(0x7f00000000c3L)));
+    }
+
+    @Test
+    void aGuestThatCannotStartLeavesNoHostDescriptorOpen() throws Exception {
+        Path exe = NasmGuest.build("exit0", "_start: mov edi, 0\n" + EXIT);
+        assertEquals(0, both("exit0", "_start: mov edi, 0\n" + EXIT)); // the stub's memfd, opened once
+        long before = openDescriptors();
+        Guest.Result r = Guest.run(mm, exe.toString(), List.of("exit0"), List.of(),
+                Guest.Options.defaults().withOutput(Path.of("/dev/null"), Path.of("/nonexistent/dir/err")));
+        assertNotNull(r.error(), r.toString());
+        assertEquals(before, openDescriptors(), "host descriptors left open by a guest that could not start: " + r);
+        assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+
+    private static long openDescriptors() throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
     }
 }
