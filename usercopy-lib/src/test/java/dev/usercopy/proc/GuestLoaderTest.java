@@ -160,4 +160,68 @@ class GuestLoaderTest {
         String rw = "dd 1, 7\ndq 0, 0x400000, 0, codesize, codesize, 0x1000";
         assertEquals(3, both("overlap", elf(2, rw, "mov byte [0x400100], 1\nmov edi, 3" + EXIT, "")));
     }
+
+    /** Exits with argc * 10 + 1 when argv[0] is "", + 2 when it is another string, + 3 when it is NULL. */
+    private static final String ARGC = """
+            _start: mov rax, [rsp]
+            imul edi, eax, 10
+            mov rsi, [rsp+8]
+            test rsi, rsi
+            jz .none
+            cmp byte [rsi], 0
+            jne .named
+            add edi, 1
+            jmp .out
+            .named: add edi, 2
+            jmp .out
+            .none: add edi, 3
+            .out: mov eax, 60
+            syscall
+            """;
+
+    @Test
+    void anEmptyArgvBecomesOneEmptyString() throws Exception {
+        // Linux 5.18: execve with argv = {NULL} gives the program argc 1 and argv[0] "".
+        Path argc = NasmGuest.build("argc", ARGC);
+        Path launcher = NasmGuest.build("noargs", "_start: mov rdi, [rsp+16]\nlea rsi, [rel nulls]\nlea rdx, [rel nulls]\n"
+                + "mov eax, 59\nsyscall\nmov edi, 99\nmov eax, 60\nsyscall\nsection .data\nnulls: dq 0\n");
+        Process p = new ProcessBuilder(launcher.toString(), argc.toString()).inheritIO().start();
+        assertEquals(11, p.waitFor(), "natively");
+        Guest.Result r = Guest.run(mm, argc.toString(), List.of(), List.of(), Guest.Options.defaults());
+        assertEquals(11, r.status(), r.toString());
+    }
+
+    /** Natively, execve refuses argv with E2BIG; a guest is not started either. */
+    private static void tooBig(String name, List<String> argv) throws Exception {
+        Path argc = NasmGuest.build("argc", ARGC);
+        List<String> cmd = new java.util.ArrayList<>(argv);
+        cmd.set(0, argc.toString());
+        java.io.IOException e = org.junit.jupiter.api.Assertions.assertThrows(java.io.IOException.class,
+                () -> new ProcessBuilder(cmd).start().waitFor(), name + " natively");
+        assertTrue(e.getMessage().contains("(Argument list too long)"), name + " natively: " + e.getMessage());
+        Guest.Result r = Guest.run(mm, argc.toString(), argv, List.of(), Guest.Options.defaults());
+        assertEquals(127, r.status(), name + ": " + r);
+        assertTrue(String.valueOf(r.error()).startsWith("E2BIG"), name + ": " + r);
+        assertEquals(baselineUsed, mm.stats().usedFrames(), "frames left behind by " + name);
+    }
+
+    @Test
+    void argvPointersCountAgainstTheArgumentLimit() throws Exception {
+        // Linux's bprm_stack_limits: (argc + envc) pointers come off the quarter of the stack limit.
+        tooBig("manyEmpty", java.util.Collections.nCopies(300_000, ""));
+    }
+
+    @Test
+    void oneArgumentLongerThanMaxArgStrlenIsTooBig() throws Exception {
+        tooBig("longArg", List.of("x", "y".repeat(32 * 4096)));
+    }
+
+    @Test
+    void argumentsJustUnderTheLimitsRun() throws Exception {
+        Path argc = NasmGuest.build("argc", ARGC);
+        List<String> argv = List.of("x", "y".repeat(32 * 4096 - 1));
+        Process p = new ProcessBuilder(argc.toString(), argv.get(1)).inheritIO().start();
+        assertEquals(22, p.waitFor(), "natively");
+        assertEquals(22, Guest.run(mm, argc.toString(), argv, List.of(), Guest.Options.defaults()).status());
+    }
 }
