@@ -52,6 +52,7 @@ import static dev.usercopy.platform.user_regs_struct.SS;
 final class Tracer implements Runnable, ChildMirror.Injector {
     static final int SYSCALL_STOP = Ptrace.SIGTRAP | 0x80;
     static final int SIGSEGV = 11;
+    static final int ESRCH = 3;
     static final int SYS_PRLIMIT64 = 302;
     static final int RLIMIT_CORE = 4;
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
@@ -147,6 +148,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             space = s;
             try {
                 status = runIn(s, arena);
+            } catch (ChildGone g) {
+                status = shellStatus(g.status); // killed while its tracer set it up
             } catch (ErrnoException e) {
                 error = e.getMessage();
                 status = 127;
@@ -154,8 +157,12 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 error = "guest killed: " + e.getMessage() + (e.errno == 12 ? " (out of host mappings: vm.max_map_count)" : "");
                 status = 128 + Ptrace.SIGKILL;
             } catch (NativeCallException | IllegalStateException e) {
-                error = "guest failed: " + e.getMessage();
-                status = 127;
+                if (killed || e instanceof NativeCallException n && n.errno() == ESRCH) {
+                    status = 128 + Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
+                } else {
+                    error = "guest failed: " + e.getMessage();
+                    status = 127;
+                }
             } finally {
                 endChild();
                 if (files != null) {

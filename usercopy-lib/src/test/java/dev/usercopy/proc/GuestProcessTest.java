@@ -196,4 +196,23 @@ class GuestProcessTest {
             return fds.count();
         }
     }
+
+    @Test
+    void aGuestKilledWhileItIsSetUpEndsWith137AndLeavesNothing() throws Exception {
+        // Killed between the stub's spawn and the first resume, while its tracer injects the setup calls.
+        Path exe = NasmGuest.build("exit0", "_start: mov edi, 0\n" + EXIT);
+        for (int i = 0; i < 40; i++) {
+            Guest g = Guest.start(mm, exe.toString(), List.of("exit0"), List.of(), Guest.Options.defaults());
+            long until = System.nanoTime() + 2_000_000_000L;
+            while (g.hostPid() == 0 && System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            g.kill();
+            Guest.Result r = g.waitFor();
+            assertNotNull(r, "a guest's result, try " + i);
+            assertTrue(r.status() == 137 || r.status() == 0, r.toString());
+            assertEquals(baselineUsed, mm.stats().usedFrames());
+        }
+        mm.checkInvariants();
+    }
 }
