@@ -215,4 +215,67 @@ class GuestProcessTest {
         }
         mm.checkInvariants();
     }
+
+    @Test
+    void theAuxiliaryVectorCarriesWhatAStaticProgramReads() throws Exception {
+        // Walks past argv and envp to auxv; each failed check exits with its own number.
+        String src = """
+                _start: mov rbx, rsp
+                mov rcx, [rbx]
+                lea rsi, [rbx + 16 + rcx*8]
+                .env: mov rax, [rsi]
+                add rsi, 8
+                test rax, rax
+                jnz .env
+                xor r12d, r12d
+                xor r13d, r13d
+                xor r14d, r14d
+                xor r15d, r15d
+                xor ebp, ebp
+                .aux: mov rax, [rsi]
+                mov rdx, [rsi + 8]
+                add rsi, 16
+                test rax, rax
+                jz .done
+                cmp rax, 6
+                cmove r12, rdx
+                cmp rax, 25
+                cmove r13, rdx
+                cmp rax, 3
+                cmove r14, rdx
+                cmp rax, 9
+                cmove r15, rdx
+                cmp rax, 31
+                cmove rbp, rdx
+                jmp .aux
+                .done: mov edi, 1
+                cmp r12, 4096
+                jne .exit
+                mov edi, 2
+                lea rax, [rel _start]
+                cmp r15, rax
+                jne .exit
+                mov edi, 3
+                cmp r13, rsi
+                jb .exit
+                mov edi, 4
+                mov rax, [r13]
+                or rax, [r13 + 8]
+                jz .exit
+                mov edi, 5
+                test r14, r14
+                jz .exit
+                cmp dword [r14], 1
+                jne .exit
+                mov edi, 6
+                cmp rbp, r13
+                jbe .exit
+                cmp byte [rbp], '/'
+                jne .exit
+                xor edi, edi
+                .exit: mov eax, 60
+                syscall
+                """;
+        assertEquals(0, both("auxv", src));
+    }
 }
