@@ -278,4 +278,41 @@ class GuestProcessTest {
                 """;
         assertEquals(0, both("auxv", src));
     }
+
+    @Test
+    void bssSharingTheLastFilePageIsZeroedWhereTheFileHasBytes() throws Exception {
+        // .bss starts in .data's page, where the file goes on with its symbol table: those bytes must read 0.
+        String src = "_start: lea rsi, [rel zero]\nxor eax, eax\n.l: or al, [rsi]\ninc rsi\ntest rsi, 4095\njnz .l\n"
+                + "movzx edi, al\n" + EXIT + "section .data\nd: db 1\nsection .bss\nzero: resb 16384\n";
+        assertEquals(0, both("bsspage", src));
+    }
+
+    @Test
+    void mprotectTakesWriteAwayFromPagesTheChildMaps() throws Exception {
+        // Written (so the child maps it writable), then made read-only: the next write is a SIGSEGV.
+        String src = "_start: mov eax, 9\nxor edi, edi\nmov esi, 4096\nmov edx, 3\nmov r10d, 0x22\nmov r8, -1\nxor r9d, r9d\nsyscall\n"
+                + "mov rbx, rax\nmov byte [rbx], 1\nmov eax, 10\nmov rdi, rbx\nmov esi, 4096\nmov edx, 1\nsyscall\n"
+                + "mov byte [rbx], 2\nmov edi, 0\n" + EXIT;
+        assertEquals(139, both("roafter", src));
+    }
+
+    @Test
+    void munmapTakesPagesAwayFromTheChild() throws Exception {
+        // Two pages the child maps as one run; one of them unmapped (the first, then the last), then read.
+        for (int gone : new int[] {0, 4096}) {
+            String src = "_start: mov eax, 9\nxor edi, edi\nmov esi, 8192\nmov edx, 3\nmov r10d, 0x22\nmov r8, -1\nxor r9d, r9d\nsyscall\n"
+                    + "mov rbx, rax\nmov byte [rbx], 1\nmov byte [rbx + 4096], 1\nmov eax, 11\nlea rdi, [rbx + " + gone + "]\nmov esi, 4096\n"
+                    + "syscall\nmov al, [rbx + " + (4096 - gone) + "]\nmov al, [rbx + " + gone + "]\nmov edi, 0\n" + EXIT;
+            assertEquals(139, both("gone" + gone, src));
+        }
+    }
+
+    @Test
+    void pagesOfDataAreCopiedAtTheChildsFirstWrite() throws Exception {
+        // Three pages of .data, no bss: each the file's page until written; every write is the child's own fault.
+        String src = "_start: mov byte [rel data], 2\nmov byte [rel data + 4096], 3\nmov byte [rel data + 8192], 4\n"
+                + "movzx edi, byte [rel data]\nadd dil, [rel data + 4096]\nadd dil, [rel data + 8192]\nadd dil, [rel data + 8193]\n" + EXIT
+                + "section .data\ndata: times 12288 db 1\n";
+        assertEquals(2 + 3 + 4 + 1, both("datapages", src));
+    }
 }
