@@ -41,9 +41,9 @@ final class InitialStack {
     private InitialStack() {}
 
     /** Builds the stack below {@code top}; returns the initial {@code rsp}. E2BIG when the strings do not fit. */
-    static long build(AddressSpace space, long top, List<String> argv, List<String> envp, String execfn, ElfImage.Loaded elf) {
+    static long build(AddressSpace space, long top, List<byte[]> argv, List<byte[]> envp, String execfn, ElfImage.Loaded elf) {
         // An empty argv is given one empty string, as Linux does since 5.18 (argv[0] is never NULL).
-        byte[][] args = bytes(argv.isEmpty() ? List.of("") : argv);
+        byte[][] args = bytes(argv.isEmpty() ? List.of(new byte[0]) : argv);
         byte[][] envs = bytes(envp);
         byte[] fn = (execfn + "\0").getBytes(StandardCharsets.UTF_8);
         // bprm_stack_limits: the pointers come off the limit first, then the strings must fit in the rest.
@@ -135,10 +135,10 @@ final class InitialStack {
         return sp;
     }
 
-    private static byte[][] bytes(List<String> strings) {
+    private static byte[][] bytes(List<byte[]> strings) {
         byte[][] out = new byte[strings.size()][];
         for (int i = 0; i < out.length; i++) {
-            out[i] = (strings.get(i) + "\0").getBytes(StandardCharsets.UTF_8);
+            out[i] = java.util.Arrays.copyOf(strings.get(i), strings.get(i).length + 1);
         }
         return out;
     }

@@ -58,13 +58,15 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
     static final long STACK_SIZE = 8L << 20;
     private static final long PAGE = AddressSpace.PAGE;
+    /** For a test of the stub's seccomp filter: a syscall number the setup injects as well (-1: none). */
+    static volatile int injectAtSetupForTest = -1;
 
     private final MemoryManager mm;
     private final ElfImage elf;
     private final String exe;
     private final String execfn;
-    private final List<String> argv;
-    private final List<String> envp;
+    private final List<byte[]> argv;
+    private final List<byte[]> envp;
     private final Path root;
     private final String guestCwd;
     private final Guest.Options options;
@@ -87,7 +89,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private long guestFaults;
     private Guest.Result result;
 
-    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<String> argv, List<String> envp, Path root, String guestCwd,
+    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<byte[]> argv, List<byte[]> envp, Path root, String guestCwd,
             Guest.Options options) {
         this.mm = mm;
         this.elf = elf;
@@ -148,19 +150,19 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             space = s;
             try {
                 status = runIn(s, arena);
-            } catch (ChildGone g) {
-                status = shellStatus(g.status); // killed while its tracer set it up
             } catch (ErrnoException e) {
                 error = e.getMessage();
                 status = 127;
             } catch (ChildMirror.MirrorFailure e) {
                 error = "guest killed: " + e.getMessage() + (e.errno == 12 ? " (out of host mappings: vm.max_map_count)" : "");
                 status = 128 + Ptrace.SIGKILL;
-            } catch (NativeCallException | IllegalStateException e) {
+            } catch (ChildGone g) {
+                status = shellStatus(g.status); // it ended (killed from outside, say) while being set up
+            } catch (RuntimeException e) {
                 if (killed || e instanceof NativeCallException n && n.errno() == ESRCH) {
                     status = 128 + Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
                 } else {
-                    error = "guest failed: " + e.getMessage();
+                    error = "guest failed: " + e;
                     status = 127;
                 }
             } finally {
@@ -214,6 +216,12 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 GuestStub.USER_TOP - GuestStub.BASE - GuestStub.SIZE, 0, 0, 0, 0));
         // A guest killed by a signal must not leave a core file of the stub behind.
         check("prlimit64", syscall(SYS_PRLIMIT64, 0, RLIMIT_CORE, GuestStub.ZEROS, 0, 0, 0));
+        // From now on the stub only runs `syscall; int3`: execute-only, so a guest cannot read it
+        // (where the host has protection keys; elsewhere PROT_EXEC reads too).
+        check("mprotect", syscall(ChildMirror.SYS_MPROTECT, GuestStub.BASE, GuestStub.SIZE, 4, 0, 0, 0));
+        if (injectAtSetupForTest >= 0) {
+            syscall(injectAtSetupForTest, 0, 0, 0, 0, 0, 0);
+        }
 
         mirror = new ChildMirror(s.size() / PAGE);
         s.attach(mirror);
@@ -309,12 +317,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                         pendingSignals.add(SIGSEGV);
                     }
                 } else {
-                    loadRegs();
-                    if (inStub(tracee.reg(RIP))) {
-                        pendingSignals.add(SIGSEGV); // the stub's int3 (or its header as code) reached by the guest
-                    } else {
-                        signal(stop);
-                    }
+                    signal(stop);
                 }
             }
         } catch (ChildGone g) {
@@ -326,8 +329,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private boolean syscall(Task task) {
         syscalls++;
         long nr = tracee.reg(ORIG_RAX);
-        if (inStub(tracee.reg(RIP))) {
-            pendingSignals.add(SIGSEGV); // the guest jumped into the stub's page, which it does not have
+        if (inStub(tracee.reg(RIP) - 2)) {
+            // The guest jumped into the stub: on Linux nothing is mapped there.
+            pendingSignals.add(SIGSEGV);
             return false;
         }
         long a0 = tracee.reg(RDI), a1 = tracee.reg(RSI), a2 = tracee.reg(RDX), a3 = tracee.reg(R10), a4 = tracee.reg(R8),
@@ -351,19 +355,19 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(RAX, r);
         regsDirty = true;
         trace(task, call, r, space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && killedBy(task, Ptrace.SIGPIPE)) {
+        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && diesOf(task, Ptrace.SIGPIPE)) {
             pendingSignals.add(Ptrace.SIGPIPE); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
         }
         return false;
     }
 
     /**
-     * Whether signal {@code sig}, raised by the kernel for the guest, ends it:
-     * only at its default action and unblocked. Ignored, Linux drops it;
-     * blocked, it stays pending; caught, a handler would run, which guests
-     * cannot have yet: the call's error is all they see.
+     * Whether signal {@code sig} sent now would end the guest: its action is
+     * the default one and it is not blocked. (Handlers are not run in this
+     * version: a guest that set one, or ignores or blocks the signal, goes on
+     * with the syscall's errno, as it would after its handler returned.)
      */
-    private static boolean killedBy(Task task, int sig) {
+    private static boolean diesOf(Task task, int sig) {
         return task.signals().action(sig).handler() == 0 && (task.signals().blocked() & (1L << (sig - 1))) == 0;
     }
 
@@ -373,11 +377,6 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
         String res = call.startsWith("int 0x80") ? "" : " = " + Syscalls.formatResult(task.nr(), r);
         options.trace().println(call + res + (faults > 0 ? "  <" + faults + " fault" + (faults == 1 ? "" : "s") + ">" : ""));
-    }
-
-    /** Whether the guest runs in the stub's page: for the guest, an unmapped address. */
-    private static boolean inStub(long rip) {
-        return rip >= GuestStub.BASE && rip < GuestStub.BASE + GuestStub.SIZE;
     }
 
     /** Whether the instruction before rip is {@code syscall} (0f 05), not {@code int 0x80} or {@code sysenter}. */
@@ -409,8 +408,18 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         return mirror.mapAt(this, page);
     }
 
+    private static boolean inStub(long address) {
+        return address >= GuestStub.BASE && address < GuestStub.BASE + GuestStub.SIZE;
+    }
+
     /** Any other signal stop: a group stop is let go; a signal is delivered on the next resume. */
     private void signal(int sig) {
+        if (sig == Ptrace.SIGTRAP) {
+            loadRegs();
+            if (inStub(tracee.reg(RIP) - 1)) {
+                sig = SIGSEGV; // the stub's int3, reached by a guest that jumped there: Linux maps nothing there
+            }
+        }
         if (sig == Ptrace.SIGSTOP || sig == 20 || sig == 21 || sig == 22) {
             if (Ptrace.ptrace(Ptrace.PTRACE_GETSIGINFO, pid, 0, 0) == -22) {
                 return; // EINVAL: a group stop, not a signal to deliver
@@ -450,8 +459,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
                     break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
                 }
-            }
-            if (sig != SYSCALL_STOP) {
+                pendingSignals.add(sig); // sent from outside: the guest's to die of
+            } else if (sig != SYSCALL_STOP) {
                 signal(sig);
             }
             tracee.resume(Ptrace.PTRACE_CONT, 0);
