@@ -130,7 +130,7 @@ class GuestSignalTest {
         Path fifo = dir.resolve(name + ".fifo");
         new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor(10, TimeUnit.SECONDS);
         CompletableFuture<Void> reader = CompletableFuture.runAsync(() -> {
-            try (InputStream in = new FileInputStream(fifo.toFile())) {
+            try (InputStream _ = new FileInputStream(fifo.toFile())) {
                 // opened once the guest's stdout is: closed at once
             } catch (java.io.IOException e) {
                 throw new java.io.UncheckedIOException(e);
