@@ -52,6 +52,7 @@ import static dev.usercopy.platform.user_regs_struct.SS;
 final class Tracer implements Runnable, ChildMirror.Injector {
     static final int SYSCALL_STOP = Ptrace.SIGTRAP | 0x80;
     static final int SIGSEGV = 11;
+    static final int ESRCH = 3;
     static final int SYS_PRLIMIT64 = 302;
     static final int RLIMIT_CORE = 4;
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
@@ -83,6 +84,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private AddressSpace space;
     private long syscalls;
     private Task task;
+    /** The guest's descriptors, closed when it ends however it ends. */
+    private FileTable files;
     private long guestFaults;
     private Guest.Result result;
 
@@ -156,12 +159,16 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             } catch (ChildGone g) {
                 status = shellStatus(g.status); // it ended (killed from outside, say) while being set up
             } catch (RuntimeException e) {
-                error = "guest failed: " + e;
-                status = 127;
+                if (killed || e instanceof NativeCallException n && n.errno() == ESRCH) {
+                    status = 128 + Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
+                } else {
+                    error = "guest failed: " + e;
+                    status = 127;
+                }
             } finally {
                 endChild();
-                if (task != null) {
-                    task.files().closeAll(); // the host descriptors it held
+                if (files != null) {
+                    files.closeAll(); // the host descriptors it held
                 }
                 kernelFaults = s.faultsResolved() - guestFaults;
                 if (options.atExit() != null) {
@@ -241,7 +248,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(ORIG_RAX, -1);
         regsDirty = true;
 
-        FileTable files = FileTable.withStdio();
+        files = FileTable.withStdio();
         if (options.stdout() != null) {
             files.redirectOutput(1, options.stdout());
         }
@@ -448,14 +455,16 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             }
             int sig = Ptrace.stopSig(st);
             if (sig == Ptrace.SIGTRAP) {
-                break;
-            }
-            if (sig != SYSCALL_STOP) {
+                tracee.loadRegs();
+                if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
+                    break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
+                }
+                pendingSignals.add(sig); // sent from outside: the guest's to die of
+            } else if (sig != SYSCALL_STOP) {
                 signal(sig);
             }
             tracee.resume(Ptrace.PTRACE_CONT, 0);
         }
-        tracee.loadRegs();
         long r = tracee.reg(RAX);
         tracee.restoreRegs(saved);
         regsDirty = true;
