@@ -170,6 +170,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 if (files != null) {
                     files.closeAll(); // the host descriptors it held
                 }
+                if (task != null) {
+                    task.fs().close(); // and its root, --rw and working directories
+                }
                 kernelFaults = s.faultsResolved() - guestFaults;
                 if (options.atExit() != null) {
                     options.atExit().accept(s);
@@ -248,7 +251,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(ORIG_RAX, -1);
         regsDirty = true;
 
-        files = FileTable.withStdio();
+        // The descriptors stop where the user's soft limit did, not at the JVM's raised one.
+        long nofile = dev.usercopy.sys.ResourceLimits.inherited().soft(dev.usercopy.sys.ResourceLimits.RLIMIT_NOFILE);
+        files = FileTable.withStdio((int) Math.max(3, Math.min(nofile < 0 ? 1 << 20 : nofile, 1 << 20)));
         if (options.stdout() != null) {
             files.redirectOutput(1, options.stdout());
         }
@@ -266,6 +271,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     public void setFsBase(long base) {
                         tracee.setReg(FS_BASE, base);
                         regsDirty = true;
+                    }
+
+                    @Override
+                    public int hostPid() {
+                        return pid;
                     }
                 }, exe, loaded.brk());
         return serve(task);
@@ -304,7 +314,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     }
                 } else if (stop == SIGSEGV) {
                     long[] info = tracee.siginfo();
-                    if (!fault(info[2])) {
+                    // Only the kernel's own SIGSEGV (si_code > 0) is a fault; one sent by kill() is a signal.
+                    if (info[1] <= 0 || !fault(info[2])) {
                         if (options.trace() != null) {
                             loadRegs();
                             options.trace().printf("--- SIGSEGV {si_code=%d, si_addr=0x%x} at rip 0x%x: not the guest's to touch ---%n",
@@ -384,10 +395,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         byte[] insn = new byte[2];
         long rip = tracee.reg(RIP);
         if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
-            // Not readable by the kernel (an execute-only page, or not present yet): resolve it and try again.
+            // Not readable by the kernel (an execute-only page, or not present yet): resolve it and try again,
+            // and where the page stays unreadable, ask the host which kind of call it stopped at.
             space.resolve(rip - 2, false);
             if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
-                return false;
+                return tracee.syscallArch() == Ptrace.AUDIT_ARCH_X86_64; // int 0x80 reports AUDIT_ARCH_I386
             }
         }
         return insn[0] == 0x0f && insn[1] == 0x05;

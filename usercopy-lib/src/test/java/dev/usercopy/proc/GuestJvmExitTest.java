@@ -21,6 +21,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * ({@code PTRACE_O_EXITKILL}): no guest process, holding the machine's
  * frames, outlives it.
  */
+@org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS) // a tracer that hangs must not hang the suite
 class GuestJvmExitTest {
     /** A child JVM: starts a guest that spins, prints its host pid, then exits or waits to be killed. */
     public static final class Child {

@@ -22,6 +22,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * and as a guest; crafted headers are refused or end the guest, never the
  * tracer.
  */
+@org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS) // a tracer that hangs must not hang the suite
 class GuestLoaderTest {
     private static MemoryManager mm;
     private static long baselineUsed;

@@ -26,6 +26,7 @@ import static org.junit.jupiter.api.Assertions.assertNull;
  * tracer is busy, and the SIGPIPE a write to a broken pipe raises. Each
  * program also runs natively, and the two statuses must agree.
  */
+@org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS) // a tracer that hangs must not hang the suite
 class GuestSignalTest {
     private static MemoryManager mm;
 
