@@ -11,9 +11,14 @@ final class GuestOptions {
     int faultAround;
 
     MemoryManager.Config config() {
+        return GuestShell.config(faultAround());
+    }
+
+    /** The pages a demand fault maps at once, checked. */
+    int faultAround() {
         if (faultAround < 1 || faultAround > 512 || Integer.bitCount(faultAround) != 1) {
             throw new UsageException("--fault-around " + faultAround + " is not a power of two in 1..512");
         }
-        return GuestShell.config(faultAround);
+        return faultAround;
     }
 }

@@ -24,7 +24,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "usercopy", mixinStandardHelpOptions = true, version = "usercopy 0.1.0",
         description = "Copies between kernel buffers and guest memory that fault half-way, on real pages, inside this JVM.",
-        subcommands = {DemoCommand.class, RunCommand.class, ShellCommand.class, ViewCommand.Maps.class, ViewCommand.Pages.class,
+        subcommands = {DemoCommand.class, RunCommand.class, ExecCommand.class, ShellCommand.class, ViewCommand.Maps.class, ViewCommand.Pages.class,
                 BenchCommand.class, CpuCommand.class, CommandLine.HelpCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {"0:ok", "1:a check or an expect failed, or the command failed", "2:usage error (bad option, bad script line)"})

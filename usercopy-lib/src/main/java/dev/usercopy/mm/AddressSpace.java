@@ -57,6 +57,8 @@ public final class AddressSpace implements AutoCloseable {
     private final JvmMirror jvm;
     private final UserCopies copies;
     private volatile boolean closed;
+    /** Counted under the lock; read without it for statistics. */
+    private volatile long faultsResolved;
 
     AddressSpace(MemoryManager mm) {
         this(mm, new PageTable(mm.config.addressSpaceSize() / PAGE, mm.info, mm::freed), Reservation.reserve(mm.config.addressSpaceSize()));
@@ -328,11 +330,17 @@ public final class AddressSpace implements AutoCloseable {
         }
         mm.lock.lock();
         try {
+            faultsResolved++;
             return !closed && state.faults().handle(address / PAGE, write);
         } finally {
             mm.flushFreed();
             mm.lock.unlock();
         }
+    }
+
+    /** Faults {@link #resolve} has been asked to serve: the kernel's copies' and a guest process's own. */
+    public long faultsResolved() {
+        return faultsResolved;
     }
 
     /** For a borrower's fault, under the lock: one of this space's frames, made present and shared; -1 for EFAULT. */

@@ -6,19 +6,21 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * What the host has mapped in one reservation, as runs of pages that map
+ * What the host has mapped in one view of an address space (the JVM's
+ * reservation, or a guest process's own memory), as runs of pages that map
  * consecutive frames with one protection; everything else is the reserved,
  * inaccessible state. Adjacent runs that continue each other's frames with
  * the same protection are merged, as the host kernel merges their VMAs, so
  * {@link #vmas()} is the number of host mappings the reservation costs.
  */
-final class HostMap {
-    record Run(long start, long pages, long frame, int prot) {
-        long end() {
+public final class HostMap {
+    /** Pages [start, start + pages) map frames {@code frame...} with {@code prot}. */
+    public record Run(long start, long pages, long frame, int prot) {
+        public long end() {
             return start + pages;
         }
 
-        long frameAt(long page) {
+        public long frameAt(long page) {
             return frame + (page - start);
         }
     }
@@ -28,7 +30,8 @@ final class HostMap {
     /** Sum over runs of 1 + (1 if a reserved gap precedes it). */
     private long contributions;
 
-    HostMap(long size) {
+    /** An empty map of a view of {@code size} pages. */
+    public HostMap(long size) {
         this.size = size;
     }
 
@@ -36,7 +39,7 @@ final class HostMap {
      * The host mappings over the guest range: the runs, the reserved gaps
      * between them, and the gap after the last one if it does not end the range.
      */
-    long vmas() {
+    public long vmas() {
         return contributions + trailingGap();
     }
 
@@ -44,29 +47,29 @@ final class HostMap {
         return runs.isEmpty() || runs.lastEntry().getValue().end() < size ? 1 : 0;
     }
 
-    Iterable<Run> runs() {
+    public Iterable<Run> runs() {
         return runs.values();
     }
 
     /** The run that maps {@code page}, or null. */
-    Run at(long page) {
+    public Run at(long page) {
         Map.Entry<Long, Run> e = runs.floorEntry(page);
         return e != null && e.getValue().end() > page ? e.getValue() : null;
     }
 
     /** Whether [from, to) is mapped exactly as one stretch of {@code frame}... with {@code prot}. */
-    boolean maps(long from, long to, long frame, int prot) {
+    public boolean maps(long from, long to, long frame, int prot) {
         Run r = at(from);
         return r != null && r.end() >= to && r.prot() == prot && r.frameAt(from) == frame;
     }
 
-    boolean anyIn(long from, long to) {
+    public boolean anyIn(long from, long to) {
         Map.Entry<Long, Run> e = runs.lowerEntry(to);
         return e != null && e.getValue().end() > from;
     }
 
     /** Runs overlapping [from, to), clipped to it. */
-    private List<Run> within(long from, long to) {
+    public List<Run> within(long from, long to) {
         List<Run> out = new ArrayList<>();
         Map.Entry<Long, Run> first = runs.floorEntry(from);
         Long key = first != null && first.getValue().end() > from ? first.getKey() : runs.ceilingKey(from);
@@ -81,7 +84,7 @@ final class HostMap {
         return out;
     }
 
-    void map(long start, long pages, long frame, int prot) {
+    public void map(long start, long pages, long frame, int prot) {
         long anchor = anchor(start);
         long last = last(start + pages);
         long before = window(anchor, last);
@@ -91,7 +94,7 @@ final class HostMap {
         contributions += window(anchor, last) - before;
     }
 
-    void unmap(long start, long pages) {
+    public void unmap(long start, long pages) {
         long anchor = anchor(start);
         long last = last(start + pages);
         long before = window(anchor, last);

@@ -146,6 +146,15 @@ public final class MemoryManager implements AutoCloseable {
         this(Config.defaults());
     }
 
+    /**
+     * The host file descriptor of the machine's frames (a memfd; frame
+     * {@code n} at offset {@code n * PAGE}), for a {@link HostMirror} in
+     * another process: a guest process maps its frames from its own copy.
+     */
+    public int frameFile() {
+        return memory.fd();
+    }
+
     public Config config() {
         return config;
     }

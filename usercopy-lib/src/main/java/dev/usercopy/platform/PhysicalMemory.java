@@ -41,6 +41,15 @@ public final class PhysicalMemory implements AutoCloseable {
         return frames;
     }
 
+    /**
+     * The memfd the frames are: frame {@code n} is at offset
+     * {@code n * FRAME_SIZE}. For a mirror in another process (a guest's
+     * child), which maps frames from its own copy of this descriptor.
+     */
+    public int fd() {
+        return view.fd();
+    }
+
     private void checkRun(long frame, long count) {
         if (frame < 0 || count < 0 || frame > frames - count) {
             throw new IndexOutOfBoundsException("frames [" + frame + ", +" + count + ") outside physical memory of " + frames + " frames");

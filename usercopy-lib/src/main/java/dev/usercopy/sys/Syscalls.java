@@ -88,6 +88,7 @@ public final class Syscalls {
             if (nr >= 0 && nr < MAX_NR) {
                 UNKNOWN.incrementAndGet((int) nr);
             }
+            task.unknownCall();
             return -Errno.ENOSYS.number();
         }
         task.enter((int) nr, a0, a1, a2, a3, a4, a5);

@@ -29,6 +29,7 @@ public final class Task {
     private final long[] args = new long[6];
     private int nr;
     private Integer exitStatus;
+    private long unknownCalls;
 
     /**
      * A task over {@code space}, whose program was loaded from guest path
@@ -96,6 +97,15 @@ public final class Task {
         args[3] = a3;
         args[4] = a4;
         args[5] = a5;
+    }
+
+    void unknownCall() {
+        unknownCalls++;
+    }
+
+    /** Syscalls of numbers no family serves that this task made (each answered ENOSYS). */
+    public long unknownCalls() {
+        return unknownCalls;
     }
 
     /** Ends the task with {@code status} (exit and exit_group): its tracer stops it after this syscall. */

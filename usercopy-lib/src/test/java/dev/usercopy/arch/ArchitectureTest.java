@@ -104,7 +104,7 @@ class ArchitectureTest {
         Set<String> exported = module.exports().stream()
                 .peek(e -> assertFalse(e.isQualified(), "a qualified export: " + e))
                 .map(ModuleDescriptor.Exports::source).collect(Collectors.toSet());
-        assertEquals(Set.of("dev.usercopy.mm", "dev.usercopy.uaccess", "dev.usercopy.uapi"), exported);
+        assertEquals(Set.of("dev.usercopy.mm", "dev.usercopy.proc", "dev.usercopy.uaccess", "dev.usercopy.uapi"), exported);
         assertEquals(Set.of("java.base"), module.requires().stream().map(ModuleDescriptor.Requires::name)
                 .collect(Collectors.toSet()), "the library needs the JDK's java.base and nothing else");
     }

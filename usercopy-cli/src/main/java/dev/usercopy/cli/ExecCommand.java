@@ -1,0 +1,117 @@
+package dev.usercopy.cli;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+
+import dev.usercopy.cli.guest.MapsView;
+import dev.usercopy.cli.guest.PageMap;
+import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.Grant;
+import dev.usercopy.mm.MemoryManager;
+import dev.usercopy.proc.Guest;
+import dev.usercopy.uapi.Errno;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "exec", mixinStandardHelpOptions = true,
+        header = "Run an unmodified static Linux program with its syscalls served by this kernel.",
+        description = {"Runs PROGRAM natively in a traced child process whose memory is this kernel's frames; every syscall it",
+                "makes is served in Java through the user-access API. PROGRAM is found as execvp finds it: with a slash from the",
+                "working directory, else in PATH; both beneath --root. The guest inherits the environment, the working directory",
+                "and standard input, output and error. It may read files beneath --root and write only its standard streams and",
+                "files beneath --rw. Example: ./usercopy exec -- busybox sha256sum FILE"},
+        exitCodeListHeading = "%nExit codes:%n",
+        exitCodeList = {"N:the guest's own exit status, or 128 + the signal that killed it",
+                "126:PROGRAM is not a static x86-64 executable or may not be run", "127:PROGRAM was not found"})
+final class ExecCommand implements Callable<Integer> {
+    private final Io io;
+
+    @Option(names = "--root", paramLabel = "DIR", defaultValue = "/", description = "The directory the guest sees as / (default: ${DEFAULT-VALUE}).")
+    Path root;
+
+    @Option(names = "--rw", paramLabel = "DIR", description = "A directory beneath --root whose files the guest may create and write.")
+    Path rw;
+
+    @Option(names = "--trace", description = "Print each syscall to stderr, strace-like, with the faults the kernel's copies took.")
+    boolean trace;
+
+    @Option(names = "--maps", description = "At exit, print the guest's grants and page map to stderr.")
+    boolean maps;
+
+    @Mixin
+    GuestOptions options;
+
+    @Parameters(paramLabel = "PROGRAM", arity = "1..*", description = "The program and its arguments.")
+    List<String> command;
+
+    ExecCommand(Io io) {
+        this.io = io;
+    }
+
+    @Override
+    public Integer call() throws InterruptedException {
+        MemoryManager.Config config = MemoryManager.Config.defaults().withFaultAround(options.faultAround());
+        Guest.Options opts = Guest.Options.defaults().withRoot(root).withRw(rw).withTrace(trace ? io.err() : null);
+        if (maps) {
+            opts = opts.withAtExit(space -> {
+                io.err().println("--- grants at exit");
+                MapsView.lines(space, s -> "guest").forEach(io.err()::println);
+                io.err().println("--- pages at exit");
+                for (Grant g : space.grants()) {
+                    PageMap.render(space, g.start() * AddressSpace.PAGE, g.end() - g.start()).forEach(io.err()::println);
+                }
+            });
+        }
+        try (MemoryManager mm = new MemoryManager(config)) {
+            Guest.Result r;
+            try {
+                r = Guest.run(mm, command.get(0), command, environment(), opts);
+            } catch (ErrnoException e) {
+                io.err().println("usercopy: exec " + command.get(0) + ": " + e.errno().description() + " (" + e.errno() + "): " + e.reason());
+                return e.errno() == Errno.ENOENT ? 127 : 126;
+            }
+            if (r.error() != null) {
+                io.err().println("usercopy: " + r.error());
+            }
+            if (trace) {
+                io.err().printf("usercopy: exit status %d; %d syscalls (%d ENOSYS), %d guest faults, %d kernel-copy faults, "
+                        + "%d host calls injected, %d host mappings at exit%n", r.status(), r.syscalls(), r.unknownSyscalls(),
+                        r.guestFaults(), r.kernelFaults(), r.injected(), r.childVmas());
+            }
+            return r.status();
+        }
+    }
+
+    /** The environment as this process got it, in its order (what /proc/self/environ says). */
+    static List<String> environment() {
+        try {
+            byte[] raw = Files.readAllBytes(Path.of("/proc/self/environ"));
+            List<String> env = new ArrayList<>();
+            int start = 0;
+            for (int i = 0; i < raw.length; i++) {
+                if (raw[i] == 0) {
+                    if (i > start) {
+                        env.add(new String(raw, start, i - start, StandardCharsets.UTF_8));
+                    }
+                    start = i + 1;
+                }
+            }
+            return env;
+        } catch (IOException e) {
+            List<String> env = new ArrayList<>();
+            for (Map.Entry<String, String> e2 : System.getenv().entrySet()) {
+                env.add(e2.getKey() + "=" + e2.getValue());
+            }
+            return env;
+        }
+    }
+}

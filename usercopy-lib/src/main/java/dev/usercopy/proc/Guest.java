@@ -1,0 +1,194 @@
+package dev.usercopy.proc;
+
+import java.io.IOException;
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Objects;
+import java.util.function.Consumer;
+
+import dev.usercopy.mm.AddressSpace;
+import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.MemoryManager;
+import dev.usercopy.uapi.Errno;
+
+/**
+ * An unmodified static Linux program run as a guest: natively, in a child
+ * process whose memory is the machine's frames, with every syscall it makes
+ * served by this kernel in Java (gVisor's ptrace platform, on the JVM). Each
+ * guest has its own address space and its own tracer thread; {@link #start}
+ * returns at once, {@link #waitFor} gives the exit status.
+ *
+ * <pre>{@code
+ * try (MemoryManager mm = new MemoryManager()) {
+ *     Guest g = Guest.start(mm, "/bin/busybox", List.of("busybox", "echo", "hi"), List.of(), Guest.Options.defaults());
+ *     int status = g.waitFor().status();
+ * }
+ * }</pre>
+ */
+public final class Guest {
+    /**
+     * How a guest runs: the host directory that is its {@code /}, the one
+     * beneath which it may write (or null), its working directory (a host
+     * path, beneath root), where {@code --trace} lines go (or null), and what
+     * to look at in its address space before it is closed (or null).
+     */
+    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit) {
+        public Options {
+            Objects.requireNonNull(root, "root");
+            Objects.requireNonNull(cwd, "cwd");
+        }
+
+        /** Root {@code /}, nothing writable but the standard streams, the JVM's working directory, no trace. */
+        public static Options defaults() {
+            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null);
+        }
+
+        public Options withRoot(Path p) {
+            return new Options(p, rw, cwd, trace, atExit);
+        }
+
+        public Options withRw(Path p) {
+            return new Options(root, p, cwd, trace, atExit);
+        }
+
+        public Options withCwd(Path p) {
+            return new Options(root, rw, p, trace, atExit);
+        }
+
+        public Options withTrace(PrintStream out) {
+            return new Options(root, rw, cwd, out, atExit);
+        }
+
+        public Options withAtExit(Consumer<AddressSpace> c) {
+            return new Options(root, rw, cwd, trace, c);
+        }
+    }
+
+    /**
+     * How a guest ended: its status as a shell shows it (the exit code, or
+     * 128 + the signal that killed it), and what it cost: syscalls served,
+     * the ones answered ENOSYS, faults of the guest process resolved by the
+     * fault path, faults the kernel's own copies took, host calls injected
+     * into the child to keep its mappings in step, and the host mappings its
+     * memory used at the end. {@code error} says why a guest that could not
+     * run did not (null otherwise).
+     */
+    public record Result(int status, long syscalls, long unknownSyscalls, long guestFaults, long kernelFaults, long injected,
+            long childVmas, String error) {}
+
+    private final Tracer tracer;
+    private final Thread thread;
+
+    private Guest(Tracer tracer) {
+        this.tracer = tracer;
+        this.thread = Thread.ofPlatform().name("guest-tracer-" + tracer.name()).daemon(true).unstarted(tracer);
+    }
+
+    /**
+     * Starts {@code program} (a guest path: with a slash, from the guest's
+     * working directory; without, searched in the guest's {@code PATH}) with
+     * {@code argv} and {@code envp}. ENOENT, EACCES or ENOEXEC as execve
+     * would answer, before any process exists.
+     */
+    public static Guest start(MemoryManager mm, String program, List<String> argv, List<String> envp, Options options) {
+        Path root;
+        try {
+            root = options.root().toRealPath();
+        } catch (IOException e) {
+            throw new ErrnoException(Errno.ENOENT, 0, 0, "root " + options.root() + ": " + e.getMessage());
+        }
+        String guestCwd = guestPath(root, options.cwd());
+        String guestProgram = findProgram(root, guestCwd, program, envp);
+        Path host = hostPath(root, guestProgram);
+        ElfImage elf;
+        try {
+            elf = ElfImage.read(host);
+        } catch (IOException e) {
+            throw new ErrnoException(Errno.EACCES, 0, 0, program + ": " + e.getMessage());
+        }
+        Guest g = new Guest(new Tracer(mm, elf, guestProgram, program, List.copyOf(argv), List.copyOf(envp), root, guestCwd, options));
+        g.thread.start();
+        return g;
+    }
+
+    /** {@link #start}, then {@link #waitFor}. */
+    public static Result run(MemoryManager mm, String program, List<String> argv, List<String> envp, Options options)
+            throws InterruptedException {
+        return start(mm, program, argv, envp, options).waitFor();
+    }
+
+    /** Waits for the guest to end; its frames are back with the machine when this returns. */
+    public Result waitFor() throws InterruptedException {
+        thread.join();
+        return tracer.result();
+    }
+
+    /** Kills the guest (SIGKILL), from any thread; {@link #waitFor} then reports 137. */
+    public void kill() {
+        tracer.kill();
+    }
+
+    /** The host pid of the guest's process, once it has one (else 0): for tests that kill it from outside. */
+    public int hostPid() {
+        return tracer.pid();
+    }
+
+    /** The guest path of the host directory {@code dir}: "/" and below when beneath root, else "/". */
+    static String guestPath(Path root, Path dir) {
+        try {
+            Path real = dir.toRealPath();
+            if (real.startsWith(root)) {
+                String rel = root.relativize(real).toString();
+                return rel.isEmpty() ? "/" : "/" + rel;
+            }
+        } catch (IOException e) {
+            // a working directory that is gone: start at the root
+        }
+        return "/";
+    }
+
+    /** The host file of guest path {@code guest}, which must resolve beneath root (symlinks included). */
+    static Path hostPath(Path root, String guest) {
+        Path candidate = root.resolve(guest.substring(1)).normalize();
+        try {
+            Path real = candidate.toRealPath();
+            if (!real.startsWith(root)) {
+                throw new ErrnoException(Errno.ENOENT, 0, 0, guest + " resolves outside the guest's root");
+            }
+            if (!Files.isRegularFile(real)) {
+                throw new ErrnoException(Errno.EACCES, 0, 0, guest + " is not a regular file");
+            }
+            if (!Files.isExecutable(real)) {
+                throw new ErrnoException(Errno.EACCES, 0, 0, guest + " is not executable");
+            }
+            return real;
+        } catch (IOException e) {
+            throw new ErrnoException(Errno.ENOENT, 0, 0, guest + ": no such file");
+        }
+    }
+
+    /** The absolute guest path execvp would run for {@code program}. */
+    private static String findProgram(Path root, String cwd, String program, List<String> envp) {
+        if (program.isEmpty()) {
+            throw new ErrnoException(Errno.ENOENT, 0, 0, "empty program name");
+        }
+        if (program.contains("/")) {
+            return program.startsWith("/") ? program : (cwd.equals("/") ? "/" : cwd + "/") + program;
+        }
+        String path = envp.stream().filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5)).findFirst()
+                .orElse("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        for (String dir : path.split(":", -1)) {
+            String d = dir.isEmpty() ? cwd : dir.startsWith("/") ? dir : (cwd.equals("/") ? "/" : cwd + "/") + dir;
+            String candidate = (d.endsWith("/") ? d : d + "/") + program;
+            try {
+                hostPath(root, candidate);
+                return candidate;
+            } catch (ErrnoException e) {
+                // try the next
+            }
+        }
+        throw new ErrnoException(Errno.ENOENT, 0, 0, program + ": not found in PATH " + path);
+    }
+}
