@@ -10,8 +10,9 @@
 %define AT_EXECFN 31
 
 section .bss
+alignb 8
 entry_regs: resq 16
-scratch: resq 2
+scratch: resq 3
 
 section .text
 global _start
@@ -91,6 +92,11 @@ _start:
     sys SYS_arch_prctl, 0x1003, scratch     ; ARCH_GET_FS
     show "arch_prctl(ARCH_GET_FS)"
     shownum "fs base", qword [scratch]
+    ; Linux's put_user has no alignment rule on x86-64
+    mov qword [scratch + 9], -1
+    sys SYS_arch_prctl, 0x1003, scratch + 9
+    show "arch_prctl(ARCH_GET_FS, unaligned)"
+    shownum "fs base", qword [scratch + 9]
 
     ; argc and argv
     mov rbx, [initial_sp]
@@ -181,9 +187,12 @@ _start:
     ; AT_PHDR must point at this binary's program headers, which the loader mapped.
     mov edi, AT_PHDR
     call aux_find
+    test rax, rax
+    jz .no_phdr
     mov rdi, [rax + 8]
     mov eax, [rdi]              ; p_type of the first header
     shownum "phdr[0].p_type", rax
+.no_phdr:
     exit 0
 
 ; aux_find(rdi=tag) -> rax: the address of its auxv entry (r15 = auxv), or 0.
