@@ -3,6 +3,7 @@ package dev.usercopy.cli;
 import java.util.List;
 import java.util.concurrent.Callable;
 
+import dev.usercopy.cli.bench.GuestBench;
 import dev.usercopy.cli.bench.QuickBench;
 import dev.usercopy.cli.guest.ScriptRunner;
 import picocli.CommandLine.Command;
@@ -23,12 +24,41 @@ final class BenchCommand implements Callable<Integer> {
     @Option(names = "--quick", description = "The quick measurement (required here; without it the launcher runs JMH).")
     boolean quick;
 
+    @Option(names = "--guests", description = "Real programs as guests against the same programs run natively: a getppid round trip, "
+            + "first touch of a page, busybox true, busybox sha256sum of 50 MiB.")
+    boolean guests;
+
+    @Option(names = "--rounds", paramLabel = "N", defaultValue = "9", description = "--guests: rounds of every case both ways (default: ${DEFAULT-VALUE}).")
+    int rounds;
+
+    @Option(names = "--fault-around", paramLabel = "PAGES", defaultValue = "16", description = "--guests: the guests' fault-around (default: ${DEFAULT-VALUE}).")
+    int faultAround;
+
+    @Option(names = "--json", paramLabel = "FILE", description = "--guests: also write the rows as JSON to FILE.")
+    java.nio.file.Path json;
+
     BenchCommand(Io io) {
         this.io = io;
     }
 
     @Override
-    public Integer call() {
+    public Integer call() throws Exception {
+        if (guests) {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("usercopy-guest-bench");
+            try {
+                List<GuestBench.Row> rows = new GuestBench(dir, rounds, faultAround, GuestBench.findBusybox(),
+                        io.terminal() ? io.err() : null).run();
+                GuestBench.print(rows, rounds, io.out());
+                if (json != null) {
+                    java.nio.file.Files.writeString(json, GuestBench.json(rows, rounds));
+                }
+            } finally {
+                try (var files = java.nio.file.Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
+            return ScriptRunner.OK;
+        }
         if (!quick) {
             throw new UsageException("the jar only has 'bench --quick'; the JMH suite is './usercopy bench [JMH options]'");
         }

@@ -338,6 +338,25 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether guest byte {@code address} lies in private anonymous memory
+     * that may be written: where a guest process's first touch, whose kind
+     * its tracer cannot see, is best served as a write (new frames at once,
+     * rather than zeroed frames now and a second fault at the first store).
+     */
+    public boolean anonymousWritable(long address) {
+        if (address < 0 || address >= size()) {
+            return false;
+        }
+        mm.lock.lock();
+        try {
+            Grant g = state.grants().at(address / PAGE);
+            return g != null && (g.prot() & Prot.WRITE) != 0 && g.provider() instanceof Provider.Allocated a && a.cowFile() == null;
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
     /** Faults {@link #resolve} has been asked to serve: the kernel's copies' and a guest process's own. */
     public long faultsResolved() {
         return faultsResolved;

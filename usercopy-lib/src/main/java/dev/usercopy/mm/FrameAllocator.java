@@ -59,6 +59,25 @@ final class FrameAllocator {
         return first + found;
     }
 
+    /**
+     * Frames [frame, frame + count), now allocated, if all of them are free;
+     * else -1. How a fault asks for the frames that continue its neighbour's,
+     * so the two pages' host mappings merge.
+     */
+    long allocateAt(long frame, long count) {
+        if (count <= 0 || frame < first || frame > end - count) {
+            return -1;
+        }
+        int from = (int) (frame - first);
+        int taken = used.nextSetBit(from);
+        if (taken >= 0 && taken < from + count) {
+            return -1;
+        }
+        used.set(from, (int) (from + count));
+        free -= count;
+        return frame;
+    }
+
     private long search(long from, long limit, long count) {
         int i = (int) from;
         while (i + count <= limit) {

@@ -197,9 +197,20 @@ public final class MemoryManager implements AutoCloseable {
         return allocator.allocate(count);
     }
 
+    /** A run of {@code count} frames, at {@code wanted} if those are free (-1: no wish), else anywhere; -1 if none. */
+    long allocateNear(long wanted, long count) {
+        long f = wanted >= 0 ? allocator.allocateAt(wanted, count) : -1;
+        return f >= 0 ? f : allocator.allocate(count);
+    }
+
     /** A new frame holding zeros, its first reference taken; ENOMEM naming {@code address} when none is left. */
     long zeroedFrame(long address, boolean shared) {
-        long frame = allocateOne(address);
+        return zeroedFrame(-1, address, shared);
+    }
+
+    /** {@link #zeroedFrame}, at frame {@code wanted} if it is free. */
+    long zeroedFrame(long wanted, long address, boolean shared) {
+        long frame = allocateOne(wanted, address);
         takeZeroed(frame, shared);
         return frame;
     }
@@ -213,7 +224,12 @@ public final class MemoryManager implements AutoCloseable {
 
     /** A new private frame holding a copy of {@code frame}'s bytes (a copy-on-write break). */
     long copyOfFrame(long frame, long address) {
-        long copy = allocateOne(address);
+        return copyOfFrame(frame, -1, address);
+    }
+
+    /** {@link #copyOfFrame}, into frame {@code wanted} if it is free. */
+    long copyOfFrame(long frame, long wanted, long address) {
+        long copy = allocateOne(wanted, address);
         info.first(copy, false);
         memory.frame(frame).copyTo(memory.frame(copy));
         return copy;
@@ -255,7 +271,12 @@ public final class MemoryManager implements AutoCloseable {
 
     /** Allocates one frame or fails with ENOMEM. */
     long allocateOne(long address) {
-        long f = allocator.allocate(1);
+        return allocateOne(-1, address);
+    }
+
+    /** One frame, {@code wanted} if it is free (-1: no wish); ENOMEM naming {@code address} when none is left. */
+    long allocateOne(long wanted, long address) {
+        long f = allocateNear(wanted, 1);
         if (f < 0) {
             throw new ErrnoException(Errno.ENOMEM, address, AddressSpace.PAGE,
                     "out of physical frames (" + allocator.capacity() + " in all)");
@@ -340,21 +361,30 @@ public final class MemoryManager implements AutoCloseable {
     /** Open page caches above which opening another first closes those nothing uses. */
     private static final int OPEN_CACHES = 64;
 
-    /** The page cache of a host file, opened once per manager while something uses it. */
-    PageCache cache(Path file) throws IOException {
+    /**
+     * The page cache of a host file, opened once per manager while something
+     * uses it: read-only, unless a shared mapping may write it back
+     * ({@code shared}). A file held open for writing cannot be executed
+     * (ETXTBSY), so a guest's program, mapped privately, must never be.
+     */
+    PageCache cache(Path file, boolean shared) throws IOException {
         Path key = file.toAbsolutePath().normalize();
         PageCache cache = caches.get(key);
+        boolean write = shared && java.nio.file.Files.isWritable(key);
         if (cache == null) {
             if (caches.size() >= OPEN_CACHES) {
                 closeUnusedCaches();
             }
-            FileChannel ch = java.nio.file.Files.isWritable(key)
-                    ? FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE)
-                    : FileChannel.open(key, StandardOpenOption.READ);
-            cache = new PageCache(key, ch);
+            cache = new PageCache(key, open(key, write), write);
             caches.put(key, cache);
+        } else if (write && !cache.writable()) {
+            cache.reopen(open(key, true));
         }
         return cache;
+    }
+
+    private static FileChannel open(Path key, boolean write) throws IOException {
+        return write ? FileChannel.open(key, StandardOpenOption.READ, StandardOpenOption.WRITE) : FileChannel.open(key, StandardOpenOption.READ);
     }
 
     /**

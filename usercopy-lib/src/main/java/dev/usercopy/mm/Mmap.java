@@ -37,13 +37,13 @@ final class Mmap {
                         "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
             });
         }
-        FileRef ref = open(s.mm(), file, offset, addr, length); // Linux: the fd is looked up first
+        FileRef ref = open(s.mm(), file, offset, addr, length, (flags & MapFlags.TYPE) != MapFlags.PRIVATE); // Linux: the fd is looked up first
         return mapGrant(s, addr, length, prot, flags, () -> fileProvider(ref, addr, length, prot, flags));
     }
 
-    private static FileRef open(MemoryManager mm, Path file, long offset, long addr, long length) {
+    private static FileRef open(MemoryManager mm, Path file, long offset, long addr, long length, boolean shared) {
         try {
-            return new FileRef(mm.cache(file), offset);
+            return new FileRef(mm.cache(file, shared), offset);
         } catch (IOException e) {
             // The JDK reports the open's errno only in its message.
             Errno errno = String.valueOf(e.getMessage()).contains("Too many open files") ? Errno.EMFILE

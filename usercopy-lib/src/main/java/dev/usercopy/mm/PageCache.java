@@ -15,12 +15,14 @@ import java.util.Map;
  */
 public final class PageCache {
     private final Path path;
-    private final FileChannel channel;
+    private FileChannel channel;
+    private boolean writable;
     private final Map<Long, Long> frames = new HashMap<>();
 
-    PageCache(Path path, FileChannel channel) {
+    PageCache(Path path, FileChannel channel, boolean writable) {
         this.path = path;
         this.channel = channel;
+        this.writable = writable;
     }
 
     Path path() {
@@ -29,6 +31,19 @@ public final class PageCache {
 
     FileChannel channel() {
         return channel;
+    }
+
+    /** Whether the channel was opened for writing back. */
+    boolean writable() {
+        return writable;
+    }
+
+    /** Replaces a read-only channel with {@code writableChannel}, of the same file. */
+    void reopen(FileChannel writableChannel) throws IOException {
+        FileChannel old = channel;
+        channel = writableChannel;
+        writable = true;
+        old.close();
     }
 
     /** The frame caching file page {@code filePage}, or -1. */

@@ -98,7 +98,8 @@ final class PageFault {
             table.set(page, PageTable.entry(frame, PageTable.LENT_WRITABLE));
             return true;
         }
-        long frame = (pte & ZERO) != 0 ? mm.zeroedFrame(page * PAGE, false) : mm.copyOfFrame(PageTable.frame(pte), page * PAGE);
+        long wanted = continuing(new Fault(g, page, true, page, page + 1));
+        long frame = (pte & ZERO) != 0 ? mm.zeroedFrame(wanted, page * PAGE, false) : mm.copyOfFrame(PageTable.frame(pte), wanted, page * PAGE);
         table.install(page, PageTable.entry(frame, 0));
         return true;
     }
@@ -171,9 +172,34 @@ final class PageFault {
         return f;
     }
 
+    /**
+     * The first frame that would continue a neighbour of the window: the one
+     * after the frame of the page before it, or the run that ends just before
+     * the frame of the page after it; -1 when neither neighbour has a frame
+     * of its own. Pages touched in either direction then map runs of frames,
+     * and a host mirror maps each run as one mapping (a guest process has
+     * vm.max_map_count of them).
+     */
+    private long continuing(Fault f) {
+        long n = f.to() - f.from();
+        if (f.from() > f.grant().start()) {
+            long before = table.get(f.from() - 1);
+            if (PageTable.refcounted(before)) {
+                return PageTable.frame(before) + 1;
+            }
+        }
+        if (f.to() < f.grant().end()) {
+            long after = table.get(f.to());
+            if (PageTable.refcounted(after) && PageTable.frame(after) >= n) {
+                return PageTable.frame(after) - n;
+            }
+        }
+        return -1;
+    }
+
     /** New zeroed frames for the window, contiguous if a run is free, else just the faulting page's. */
     private Fault fillFresh(Fault f, boolean shared) {
-        long frame = mm.allocate(f.to() - f.from());
+        long frame = mm.allocateNear(continuing(f), f.to() - f.from());
         if (frame < 0) {
             f = f.window(f.page(), f.page() + 1);
             frame = mm.allocateOne(f.page() * PAGE);
@@ -196,7 +222,7 @@ final class PageFault {
         if (f == null) {
             return null;
         }
-        long frame = mm.allocate(f.to() - f.from());
+        long frame = mm.allocateNear(continuing(f), f.to() - f.from());
         if (frame < 0) {
             f = f.window(f.page(), f.page() + 1);
             frame = mm.allocateOne(f.page() * PAGE);

@@ -31,10 +31,12 @@ public final class Guest {
     /**
      * How a guest runs: the host directory that is its {@code /}, the one
      * beneath which it may write (or null), its working directory (a host
-     * path, beneath root), where {@code --trace} lines go (or null), and what
-     * to look at in its address space before it is closed (or null).
+     * path, beneath root), where {@code --trace} lines go (or null), what
+     * to look at in its address space before it is closed (or null), and
+     * whether its standard output and error go to /dev/null rather than to
+     * this process's own.
      */
-    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit) {
+    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit, boolean discardOutput) {
         public Options {
             Objects.requireNonNull(root, "root");
             Objects.requireNonNull(cwd, "cwd");
@@ -42,27 +44,31 @@ public final class Guest {
 
         /** Root {@code /}, nothing writable but the standard streams, the JVM's working directory, no trace. */
         public static Options defaults() {
-            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null);
+            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null, false);
         }
 
         public Options withRoot(Path p) {
-            return new Options(p, rw, cwd, trace, atExit);
+            return new Options(p, rw, cwd, trace, atExit, discardOutput);
         }
 
         public Options withRw(Path p) {
-            return new Options(root, p, cwd, trace, atExit);
+            return new Options(root, p, cwd, trace, atExit, discardOutput);
         }
 
         public Options withCwd(Path p) {
-            return new Options(root, rw, p, trace, atExit);
+            return new Options(root, rw, p, trace, atExit, discardOutput);
         }
 
         public Options withTrace(PrintStream out) {
-            return new Options(root, rw, cwd, out, atExit);
+            return new Options(root, rw, cwd, out, atExit, discardOutput);
         }
 
         public Options withAtExit(Consumer<AddressSpace> c) {
-            return new Options(root, rw, cwd, trace, c);
+            return new Options(root, rw, cwd, trace, c, discardOutput);
+        }
+
+        public Options withDiscardedOutput() {
+            return new Options(root, rw, cwd, trace, atExit, true);
         }
     }
 

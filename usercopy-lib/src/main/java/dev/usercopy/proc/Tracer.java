@@ -330,7 +330,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
         long page = address / PAGE;
         // Where the child maps the page already it wanted more than it has: on x86, to write (or to execute).
-        boolean write = mirror.childMapping(page) != null;
+        boolean write = mirror.childMapping(page) != null || space.anonymousWritable(address);
         if (!space.resolve(address, write)) {
             return false;
         }

@@ -21,7 +21,7 @@ final class ThreadSetup {
         r.add(334, "rseq", "pudx", t -> -Errno.ENOSYS.number());
     }
 
-    /** ARCH_SET_FS and ARCH_GET_FS; the other codes (GS, CPUID, XCOMP) are EINVAL here. */
+    /** ARCH_SET_FS and ARCH_GET_FS (its pointer need not be aligned: put_user has no such rule); the other codes (GS, CPUID, XCOMP) are EINVAL here. */
     private static long archPrctl(Task t) {
         long code = t.arg(0);
         if (code == ARCH_SET_FS) {
@@ -33,7 +33,7 @@ final class ThreadSetup {
             return 0;
         }
         if (code == ARCH_GET_FS) {
-            dev.usercopy.uaccess.UserPtr.of(t.space(), t.arg(1), java.lang.foreign.ValueLayout.JAVA_LONG).setLong(t.cpu().fsBase());
+            dev.usercopy.uaccess.UserPtr.of(t.space(), t.arg(1), java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED).setLong(t.cpu().fsBase());
             return 0;
         }
         return -Errno.EINVAL.number();

@@ -1,0 +1,151 @@
+package dev.usercopy.proc;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import dev.usercopy.mm.MemoryManager;
+
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * Guest processes that need nothing of the syscall layer but exit: their
+ * status, the faults of their own memory, and the JVM's hold on them. Each
+ * program also runs natively, and the two statuses must agree.
+ */
+class GuestProcessTest {
+    private static MemoryManager mm;
+    private static long baselineUsed;
+
+    @BeforeAll
+    static void machine() {
+        mm = new MemoryManager(MemoryManager.Config.defaults().withFrames(1L << 16));
+        baselineUsed = mm.stats().usedFrames();
+    }
+
+    @AfterAll
+    static void close() {
+        mm.close();
+    }
+
+    private static final String EXIT = "mov eax, 60\nsyscall\n";
+
+    /** Runs {@code source} as a guest and natively; returns the guest's status after checking both agree. */
+    private static int both(String name, String source) throws Exception {
+        Path exe = NasmGuest.build(name, source);
+        Guest.Result r = Guest.run(mm, exe.toString(), List.of(name), List.of(), Guest.Options.defaults());
+        int expected = NasmGuest.runNatively(exe);
+        assertNull(r.error(), r.toString());
+        assertEquals(expected, r.status(), name + ": native status " + expected + ", guest " + r);
+        mm.checkInvariants();
+        assertEquals(baselineUsed, mm.stats().usedFrames(), "frames left behind by " + name);
+        return r.status();
+    }
+
+    @Test
+    void exitStatusIsTheGuests() throws Exception {
+        assertEquals(42, both("exit42", "_start: mov edi, 42\n" + EXIT));
+    }
+
+    @Test
+    void touchingAnUnmappedPageKillsWithSigsegv() throws Exception {
+        assertEquals(139, both("segv", "_start: mov rax, [0x12345000]\nmov edi, 0\n" + EXIT));
+    }
+
+    @Test
+    void writingTheProgramsTextKillsWithSigsegv() throws Exception {
+        assertEquals(139, both("textwrite", "_start: mov byte [rel _start], 0x90\nmov edi, 0\n" + EXIT));
+    }
+
+    @Test
+    void jumpingIntoDataKillsWithSigsegv() throws Exception {
+        assertEquals(139, both("nx", "_start: lea rax, [rel code]\njmp rax\nsection .data\ncode: mov edi, 0\n" + EXIT));
+    }
+
+    @Test
+    void theProgramsDataIsPrivateAndWritable() throws Exception {
+        // .data is a private mapping of the file: written here, unchanged in the file.
+        String src = "_start: mov eax, [rel value]\nadd eax, 1\nmov [rel value], eax\nmov edi, [rel value]\n" + EXIT
+                + "section .data\nvalue: dd 41\n";
+        assertEquals(42, both("cow", src));
+        assertEquals(42, both("cow", src), "the file still holds 41");
+    }
+
+    @Test
+    void bssIsZeroedAndWritable() throws Exception {
+        String src = "_start: mov edi, [rel zero]\nmov dword [rel zero + 8000], 7\nadd edi, [rel zero + 8000]\n" + EXIT
+                + "section .data\nd: db 1\nsection .bss\nzero: resb 16384\n";
+        assertEquals(7, both("bss", src));
+    }
+
+    @Test
+    void theStackIsAlignedAndHoldsArgc() throws Exception {
+        // rsp % 16 == 0 at entry, [rsp] = argc = 1, [rsp+8] = argv[0] non-null, [rsp+16] = NULL.
+        String src = "_start: mov rax, rsp\nand eax, 15\njnz bad\ncmp qword [rsp], 1\njne bad\ncmp qword [rsp+8], 0\nje bad\n"
+                + "cmp qword [rsp+16], 0\njne bad\nmov edi, 0\n" + EXIT + "bad: mov edi, 1\n" + EXIT;
+        assertEquals(0, both("stack", src));
+    }
+
+    @Test
+    void aDeepStackIsDemandPagedInFewHostMappings() throws Exception {
+        // Touched downwards, a page at a time: each fault's frames continue the last ones, so the
+        // child maps the stack as a few runs, not one host mapping a page (vm.max_map_count).
+        String src = "_start: mov rcx, 1000\n.l: sub rsp, 4096\nmov qword [rsp], rcx\nloop .l\nmov edi, 3\n" + EXIT;
+        assertEquals(3, both("deepstack", src));
+        Guest.Result r = Guest.run(mm, NasmGuest.build("deepstack", src).toString(), List.of("deepstack"), List.of(),
+                Guest.Options.defaults());
+        assertTrue(r.childVmas() < 16, "host mappings for a 4 MiB stack: " + r);
+        assertTrue(r.guestFaults() <= 1000 / 16 + 8, "faults for 1000 pages with fault-around 16: " + r);
+    }
+
+    @Test
+    void int80IsRefusedNotMisread() throws Exception {
+        // i386 exit(5) through int 0x80 would end the program natively; here it must come back ENOSYS.
+        String src = "_start: mov eax, 1\nmov ebx, 5\nint 0x80\nmov rdi, rax\nneg rdi\n" + EXIT;
+        Path exe = NasmGuest.build("int80", src);
+        Guest.Result r = Guest.run(mm, exe.toString(), List.of("int80"), List.of(), Guest.Options.defaults());
+        assertEquals(38, r.status(), r.toString());
+    }
+
+    @Test
+    void aGuestKilledFromOutsideLeavesNothing() throws Exception {
+        Path exe = NasmGuest.build("spin", "_start: jmp _start\n");
+        Guest g = Guest.start(mm, exe.toString(), List.of("spin"), List.of(), Guest.Options.defaults());
+        int pid = 0;
+        for (int i = 0; i < 200 && pid == 0; i++) {
+            Thread.sleep(10);
+            pid = g.hostPid();
+        }
+        assertTrue(pid > 0, "the guest got a host process");
+        Thread.sleep(100);
+        new ProcessBuilder("kill", "-9", Integer.toString(pid)).start().waitFor(10, TimeUnit.SECONDS);
+        Guest.Result r = g.waitFor();
+        assertEquals(137, r.status(), r.toString());
+        assertFalse(Files.exists(Path.of("/proc/" + pid)), "no zombie left");
+        mm.checkInvariants();
+        assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+
+    @Test
+    void severalGuestsAtOnceEachOnItsOwnTracer() throws Exception {
+        Path exe = NasmGuest.build("count", "_start: mov rcx, 1500\n.l: sub rsp, 4096\nmov [rsp], rcx\nloop .l\nmov edi, 9\n" + EXIT);
+        List<Guest> guests = new ArrayList<>();
+        for (int i = 0; i < 6; i++) {
+            guests.add(Guest.start(mm, exe.toString(), List.of("count"), List.of(), Guest.Options.defaults()));
+        }
+        for (Guest g : guests) {
+            assertEquals(9, g.waitFor().status());
+        }
+        mm.checkInvariants();
+        assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+}
