@@ -580,6 +580,68 @@ public final class AddressSpace implements AutoCloseable {
     }
 
     /**
+     * Resolves the pages of {@code ranges} ((address, length) pairs, each
+     * inside user space) in order for the access, up to {@code limit} bytes
+     * or the first page the guest may not access, whichever comes first,
+     * without complaint: the caller's host call meets that page itself.
+     * Returns the bytes from the start of the ranges now accessible (a
+     * racing munmap may take them away again; that is the host call's EFAULT).
+     * Running out of frames or host mappings stops it too.
+     */
+    long populatePrefix(long[] ranges, long limit, boolean write) {
+        long done = 0;
+        mm.lock.lock();
+        try {
+            if (closed) {
+                return 0;
+            }
+            for (int i = 0; i < ranges.length && done < limit; i += 2) {
+                long addr = ranges[i];
+                long len = Math.min(ranges[i + 1], limit - done);
+                if (len == 0) {
+                    continue;
+                }
+                for (long p = addr / PAGE; p * PAGE < addr + len; p++) {
+                    boolean allowed;
+                    try {
+                        allowed = state.faults().handle(p, write);
+                    } catch (ErrnoException e) {
+                        allowed = false; // ENOMEM: the host stops at this page, as a copy would
+                    }
+                    if (!allowed) {
+                        return done + Math.max(0, p * PAGE - addr);
+                    }
+                }
+                done += len;
+            }
+            return done;
+        } finally {
+            mm.flushFreed();
+            mm.lock.unlock();
+        }
+    }
+
+    /**
+     * Makes host syscall {@code op} on host file descriptor {@code fd} with
+     * the guest's own buffer: {@code ranges} are guest (address, length)
+     * pairs (one pair but for the vector calls), {@code offset} the file
+     * offset of the positional calls. The pages the guest may access are
+     * resolved first, then the host kernel copies through the JVM's view of
+     * them and stops where the guest could not go, so the count or EFAULT
+     * is the one Linux gives (see {@link HostIo}). A range not inside user
+     * space is EFAULT with no call ({@code access_ok}, in every profile).
+     * {@code regularFile}: the transfer may go on in chunks (a regular
+     * file's read or write is not atomic), else it is one host call. Returns
+     * the host's count or {@code -errno}.
+     */
+    public long hostIo(HostIo op, int fd, long[] ranges, long offset, boolean regularFile) {
+        if (ranges.length == 0 || ranges.length % 2 != 0 || (!op.vector() && ranges.length != 2)) {
+            throw new IllegalArgumentException(op + " takes " + (op.vector() ? "(address, length) pairs" : "one (address, length) pair"));
+        }
+        return op.transfer(this, jvm.reservation(), fd, ranges, offset, regularFile);
+    }
+
+    /**
      * Lends the guest buffer {@code [addr, addr + length)} to
      * {@code borrower}; see {@link Lend}. EFAULT unless this space grants the
      * whole buffer for reading, and for writing when {@code writable}.

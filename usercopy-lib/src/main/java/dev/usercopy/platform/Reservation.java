@@ -1,6 +1,8 @@
 package dev.usercopy.platform;
 
+import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicLong;
 
 import dev.usercopy.uapi.Errno;
@@ -220,6 +222,64 @@ public final class Reservation implements AutoCloseable {
             return got == in && in < count ? -Errno.EFAULT.number() : got;
         } finally {
             leave();
+        }
+    }
+
+    /**
+     * The host data calls ({@code read}, {@code readv}, ...) over guest
+     * ranges, made with this reservation's addresses of the ranges: the
+     * host kernel copies straight to or from the guest's pages, and where a
+     * page is not mapped here (or read-only, for a read into it) it stops
+     * there itself, as Linux does on a guest's own page tables (a short
+     * count, or EFAULT when nothing moved). {@code ranges} holds guest
+     * (address, length) pairs, each inside the reservation (else EFAULT, and
+     * nothing is called); {@code offset} is the file offset of the
+     * positional calls. The result is the host's: a count or {@code -errno}.
+     *
+     * <p>The call counts as a copy in flight, so {@link #close} waits for it
+     * (a blocking read delays it) and never gives the range back to the host
+     * while the kernel may still write through it.
+     */
+    public long hostCall(HostCall call, int fd, long[] ranges, long offset) {
+        if (ranges.length % 2 != 0 || ranges.length == 0) {
+            throw new IllegalArgumentException("ranges are (address, length) pairs, at least one");
+        }
+        for (int i = 0; i < ranges.length; i += 2) {
+            if (ranges[i + 1] < 0 || inside(ranges[i], ranges[i + 1]) != ranges[i + 1]) {
+                return -Errno.EFAULT.number();
+            }
+        }
+        if (!enter()) {
+            return -Errno.EFAULT.number();
+        }
+        try {
+            return switch (call) {
+                case READ -> HostFiles.read(fd, host(ranges, 0), ranges[1]);
+                case WRITE -> HostFiles.write(fd, host(ranges, 0), ranges[1]);
+                case PREAD64 -> HostFiles.pread64(fd, host(ranges, 0), ranges[1], offset);
+                case PWRITE64 -> HostFiles.pwrite64(fd, host(ranges, 0), ranges[1], offset);
+                case GETDENTS64 -> HostFiles.getdents64(fd, host(ranges, 0), ranges[1]);
+                case READV, WRITEV -> vector(call, fd, ranges);
+            };
+        } finally {
+            leave();
+        }
+    }
+
+    /** The host address of range {@code i}; an empty range may name any guest address, so it gets the base (never touched). */
+    private long host(long[] ranges, int i) {
+        return ranges[2 * i + 1] == 0 ? base : base + ranges[2 * i];
+    }
+
+    private long vector(HostCall call, int fd, long[] ranges) {
+        int n = ranges.length / 2;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment iov = arena.allocate(16L * n, 8);
+            for (int i = 0; i < n; i++) {
+                iov.set(ValueLayout.JAVA_LONG, 16L * i, host(ranges, i));
+                iov.set(ValueLayout.JAVA_LONG, 16L * i + 8, ranges[2 * i + 1]);
+            }
+            return call == HostCall.READV ? HostFiles.readv(fd, iov.address(), n) : HostFiles.writev(fd, iov.address(), n);
         }
     }
 

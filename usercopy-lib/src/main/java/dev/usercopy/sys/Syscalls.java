@@ -54,6 +54,8 @@ public final class Syscalls {
         FileOpen.register(r);
         FileInfo.register(r);
         FileChange.register(r);
+        Descriptors.register(r);
+        WorkingDirectory.register(r);
         Memory.register(r);
         Identity.register(r);
         Time.register(r);

@@ -5,6 +5,7 @@ import java.lang.foreign.ValueLayout;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.HostIo;
 import dev.usercopy.uapi.Errno;
 
 /**
@@ -60,6 +61,22 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      */
     default byte[] toByteArray() {
         return Faults.copyGrowing(space(), address(), length(), "copy from user").toArray(ValueLayout.JAVA_BYTE);
+    }
+
+    /**
+     * {@code write(2)} of the slice to host {@code fd}, straight from the
+     * guest's pages (see {@link AddressSpace#hostIo}): the host kernel stops
+     * where the guest could not read, so the count or EFAULT is Linux's. At
+     * most {@link UserIovec#MAX_RW_COUNT} bytes. Returns the host's count or
+     * {@code -errno}.
+     */
+    default long writeTo(int fd, boolean regularFile) {
+        return space().hostIo(HostIo.WRITE, fd, new long[] {address(), Math.min(length(), UserIovec.MAX_RW_COUNT)}, 0, regularFile);
+    }
+
+    /** {@code pwrite64} to host {@code fd} at {@code offset}, as {@link #writeTo(int, boolean)}. */
+    default long writeTo(int fd, long offset, boolean regularFile) {
+        return space().hostIo(HostIo.PWRITE, fd, new long[] {address(), Math.min(length(), UserIovec.MAX_RW_COUNT)}, offset, regularFile);
     }
 
     /** The first byte (EINVAL if the slice is empty). */

@@ -6,6 +6,7 @@ import java.nio.ByteOrder;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.HostIo;
 import dev.usercopy.uapi.Errno;
 
 /**
@@ -48,6 +49,28 @@ public sealed interface UserWritable permits UserSliceWo, UserSliceRw {
         if (left != 0) {
             throw Faults.efault(address(), length(), left, "copy to user");
         }
+    }
+
+    /**
+     * {@code read(2)} from host {@code fd} straight into the slice (see
+     * {@link AddressSpace#hostIo}): the host kernel writes the guest's pages
+     * and stops where the guest could not write, so the count or EFAULT is
+     * Linux's. At most {@link UserIovec#MAX_RW_COUNT} bytes, as Linux cuts a
+     * longer read. {@code regularFile}: the transfer may go on in chunks.
+     * Returns the host's count or {@code -errno}.
+     */
+    default long readFrom(int fd, boolean regularFile) {
+        return space().hostIo(HostIo.READ, fd, new long[] {address(), Math.min(length(), UserIovec.MAX_RW_COUNT)}, 0, regularFile);
+    }
+
+    /** {@code pread64} from host {@code fd} at {@code offset}, as {@link #readFrom(int, boolean)}. */
+    default long readFrom(int fd, long offset, boolean regularFile) {
+        return space().hostIo(HostIo.PREAD, fd, new long[] {address(), Math.min(length(), UserIovec.MAX_RW_COUNT)}, offset, regularFile);
+    }
+
+    /** {@code getdents64} of host directory {@code fd} straight into the slice: the host's count or {@code -errno}. */
+    default long readDirectoryFrom(int fd) {
+        return space().hostIo(HostIo.GETDENTS64, fd, new long[] {address(), Math.min(length(), Integer.MAX_VALUE)}, 0, false);
     }
 
     /** Zeroes the slice ({@code clear_user}). */

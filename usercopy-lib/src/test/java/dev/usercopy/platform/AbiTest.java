@@ -137,6 +137,39 @@ class AbiTest {
     /** The offset of RIP in ucontext_t, as C computes it. */
     private static final String RIP_OFFSET = "offsetof(ucontext_t, uc_mcontext.gregs) + REG_RIP * sizeof(greg_t)";
 
+    /**
+     * HostFiles' sizes and offsets of kernel structs, as C computes them; its
+     * other constants are the C macros of their names. The kernel's termios
+     * (36 bytes) has no C name beside glibc's larger one: TCGETS's size is
+     * checked by the terminal test instead.
+     */
+    private static final Map<String, String> HOST_FILES_EXPRESSIONS = Map.of(
+            "STAT_SIZE", "sizeof(struct stat)",
+            "STAT_MODE", "offsetof(struct stat, st_mode)",
+            "STAT_SIZE_OFFSET", "offsetof(struct stat, st_size)",
+            "STAT_RDEV", "offsetof(struct stat, st_rdev)",
+            "STATX_SIZE", "sizeof(struct statx)",
+            "STATFS_SIZE", "sizeof(struct statfs)",
+            "WINSIZE_SIZE", "sizeof(struct winsize)");
+
+    /** Every public static final int of HostFiles: a macro of its name, or the expression above. */
+    private static List<Check> hostFilesConstantChecks() {
+        List<Check> checks = new ArrayList<>();
+        for (Field f : HostFiles.class.getDeclaredFields()) {
+            int mod = f.getModifiers();
+            if (!Modifier.isPublic(mod) || !Modifier.isStatic(mod) || !Modifier.isFinal(mod) || f.getType() != int.class
+                    || f.getName().equals("KERNEL_TERMIOS_SIZE")) {
+                continue;
+            }
+            try {
+                checks.add(Check.ofInt("HostFiles." + f.getName(), HOST_FILES_EXPRESSIONS.getOrDefault(f.getName(), f.getName()), f.getInt(null)));
+            } catch (IllegalAccessException e) {
+                throw new AssertionError(e);
+            }
+        }
+        return checks;
+    }
+
     /** Every public static final int or long of Posix, by name (PAGE_SIZE, which C has as sysconf, under that name). */
     private static List<Check> libcConstantChecks() {
         List<Check> checks = new ArrayList<>();
@@ -239,6 +272,13 @@ class AbiTest {
     }
 
     @TestFactory
+    Stream<DynamicTest> hostFilesConstants() throws Exception {
+        List<Check> checks = hostFilesConstantChecks();
+        assertFalse(checks.isEmpty(), "found no int constants in HostFiles by reflection");
+        return run(checks);
+    }
+
+    @TestFactory
     Stream<DynamicTest> errnoNumbers() throws Exception {
         return run(errnoChecks());
     }
@@ -337,7 +377,7 @@ class AbiTest {
     /** Every check's C expression, once each. */
     private static Set<String> allExpressions() throws IOException {
         Set<String> all = new LinkedHashSet<>();
-        for (List<Check> group : List.of(structChecks(), libcConstantChecks(), errnoChecks(),
+        for (List<Check> group : List.of(structChecks(), libcConstantChecks(), hostFilesConstantChecks(), errnoChecks(),
                 builtLibraryChecks(), asmSourceChecks())) {
             for (Check check : group) {
                 all.add(check.c());
@@ -360,6 +400,10 @@ class AbiTest {
                 #include <sys/uio.h>
                 #include <errno.h>
                 #include <sys/syscall.h>
+                #include <sys/stat.h>
+                #include <sys/statfs.h>
+                #include <sys/ioctl.h>
+                #include <linux/openat2.h>
                 #include <stddef.h>
                 #include <stdint.h>
                 #include <stdio.h>
