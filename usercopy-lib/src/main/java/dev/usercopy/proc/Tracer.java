@@ -251,8 +251,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     return shellStatus(st);
                 }
                 int stop = Ptrace.stopSig(st);
+                // Every stop: an injected call (a fault's mapping, the next catch-up) saves and restores these.
+                tracee.loadRegs();
                 if (stop == SYSCALL_STOP) {
-                    tracee.loadRegs();
                     if (syscall(task)) {
                         return task.exitStatus();
                     }
