@@ -98,6 +98,15 @@ _start:
     show "arch_prctl(ARCH_GET_FS, unaligned)"
     shownum "fs base", qword [scratch + 9]
 
+    ; the limits the program inherits (the user's, not the JVM's raised ones)
+    sys SYS_prlimit64, 0, 7, 0, scratch     ; RLIMIT_NOFILE
+    show "prlimit64(RLIMIT_NOFILE)"
+    shownum "  soft", qword [scratch]
+    shownum "  hard", qword [scratch + 8]
+    sys SYS_getrlimit, 3, scratch           ; RLIMIT_STACK
+    show "getrlimit(RLIMIT_STACK)"
+    shownum "  soft", qword [scratch]
+
     ; argc and argv
     mov rbx, [initial_sp]
     mov r12, [rbx]

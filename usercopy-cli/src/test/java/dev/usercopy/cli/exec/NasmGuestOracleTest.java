@@ -45,7 +45,14 @@ class NasmGuestOracleTest {
     void theInitialStackRegistersAndAuxvAreLinuxs() {
         assertSameAsLinux(Invocation.of(guest("startup"), "one", "two words", "", "caf\u00e9"), 0, "rsp % 16 = 0", "rdx = 0x0", "rflags = 0x202", "argc = 5", "argv[2] = two words",
                 "argv[3] = ", "envc = " + Oracle.ENV.size(), "AT 6 = 0x1000", "AT 7 = 0x0", "AT 23 = 0x0",
-                "AT 25 nonzero = 1", "AT 15 = x86_64", "AT 31 = " + guest("startup"), "phdr[0].p_type = 1", "fs base = 0");
+                "AT 25 nonzero = 1", "AT 15 = x86_64", "AT 31 = " + guest("startup"), "phdr[0].p_type = 1", "fs base = 0",
+                "arch_prctl(ARCH_GET_FS, unaligned) = 0", "prlimit64(RLIMIT_NOFILE) = 0");
+    }
+
+    @Test
+    void registersSurviveFaultsAndSyscallsAsOnLinux() {
+        assertSameAsLinux(Invocation.of(guest("regs")), 0, "getppid", "  rcx is the return address = 1", "  loaded = 90",
+                "  loaded = 91", "  loaded = 92", "  loaded = 93");
     }
 
     @Test

@@ -186,12 +186,28 @@ final class Oracle {
                 "--enable-native-access=ALL-UNNAMED",
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
                 "-XX:ErrorFile=" + WORK.resolve("hs_err_pid%p.log"),
+                // As ./usercopy says it: the soft limit the user's programs get, before java raises its own.
+                "-Dusercopy.rlimit.nofile=" + softNofile(),
                 "-cp", System.getProperty("java.class.path"),
                 "dev.usercopy.cli.Main", "exec"));
         c.addAll(execOptions);
         c.add("--");
         c.addAll(command);
         return c;
+    }
+
+    /** The soft RLIMIT_NOFILE a native child of this JVM starts with: this JVM's own. */
+    static String softNofile() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max open files")) {
+                    return line.substring("Max open files".length()).trim().split("\\s+")[0];
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        throw new IllegalStateException("no open files line in /proc/self/limits");
     }
 
     static Result runGuest(Invocation inv) {
