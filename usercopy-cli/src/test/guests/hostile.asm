@@ -37,6 +37,16 @@ brk0: resq 1
     call newline
 %endmacro
 
+; tryq "label", syscall args...: the same, without the pointer (one ASLR placed)
+%macro tryq 2-8
+    sys %{2:-1}
+    push rax
+    say %1, " = "
+    pop rdi
+    call print_ok_or_errno
+    call newline
+%endmacro
+
 section .text
 global _start
 _start:
@@ -132,7 +142,7 @@ crossing:
     sys SYS_munmap, rdi, PAGE
     lea r12, [r13 + PAGE - 8]
     mov qword [r12], -1
-    try "stat(., P: 8 bytes before a hole)", SYS_stat, dot, r12
+    tryq "stat(., P: 8 bytes before a hole)", SYS_stat, dot, r12
     mov rdi, r12
     mov esi, 8
     call checksum
@@ -147,14 +157,14 @@ crossing:
     movzx eax, al
     shownum "  its first 8 bytes are st_dev", rax
     mov qword [r12], -1
-    try "clock_gettime(MONOTONIC, P: 8 bytes before a hole)", SYS_clock_gettime, 1, r12
+    tryq "clock_gettime(MONOTONIC, P: 8 bytes before a hole)", SYS_clock_gettime, 1, r12
     xor eax, eax
     cmp qword [r12], -1
     setne al
     shownum "  tv_sec written", rax
     lea r12, [r13 + PAGE - 100]
     mov qword [r12], 0
-    try "uname(P: 100 bytes before a hole)", SYS_uname, r12
+    tryq "uname(P: 100 bytes before a hole)", SYS_uname, r12
     lea rsi, [r12]
     mov edx, 5
     call put
@@ -164,8 +174,8 @@ crossing:
     mov byte [r12], 'a'
     mov byte [r12 + 1], 'b'
     mov byte [r12 + 2], 'c'
-    try "open(P: 'abc' and no NUL before a hole)", SYS_open, r12, O_RDONLY, 0
-    try "mkdir(P: 'abc' and no NUL before a hole)", SYS_mkdir, r12, 0o755
+    tryq "open(P: 'abc' and no NUL before a hole)", SYS_open, r12, O_RDONLY, 0
+    tryq "mkdir(P: 'abc' and no NUL before a hole)", SYS_mkdir, r12, 0o755
     ; a path of 4096 bytes
     mov rdi, r13
     mov ecx, PAGE - 1
@@ -173,9 +183,9 @@ crossing:
     rep stosb
     mov byte [r13 + PAGE - 1], 0
     mov r12, r13
-    try "open(P: 4095 a's)", SYS_open, r12, O_RDONLY, 0
+    tryq "open(P: 4095 a's)", SYS_open, r12, O_RDONLY, 0
     mov byte [r13], 0
-    try "open(P: empty)", SYS_open, r12, O_RDONLY, 0
+    tryq "open(P: empty)", SYS_open, r12, O_RDONLY, 0
     sys SYS_munmap, r13, PAGE
     ret
 
@@ -192,30 +202,30 @@ huge:
     rep stosb
     mov byte [r14 + PAGE - 1], 10
     mov r12, 1 << 62
-    try "write(1, page, 1 << 62)", SYS_write, 1, r14, r12
-    try "read(0, page, 1 << 62)", SYS_read, 0, r14, r12
+    tryq "write(1, page, 1 << 62)", SYS_write, 1, r14, r12
+    tryq "read(0, page, 1 << 62)", SYS_read, 0, r14, r12
     mov r12, 1 << 40
-    try "write(1, page, 1 << 40)", SYS_write, 1, r14, r12
+    tryq "write(1, page, 1 << 40)", SYS_write, 1, r14, r12
     mov [iov], r14
     mov [iov + 8], r12
-    try "writev(1, {page, 1 << 40}, 1)", SYS_writev, 1, iov, 1
+    tryq "writev(1, {page, 1 << 40}, 1)", SYS_writev, 1, iov, 1
     mov r12, -1
     mov [iov + 8], r12
-    try "readv(0, {page, -1}, 1)", SYS_readv, 0, iov, 1
-    try "writev(1, {page, -1}, 1)", SYS_writev, 1, iov, 1
-    try "mmap(NULL, -1)", SYS_mmap, 0, r12, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0
-    try "munmap(0x400000, -1)", SYS_munmap, 0x400000, r12
-    try "mprotect(0x400000, -1)", SYS_mprotect, 0x400000, r12, PROT_READ
-    try "madvise(0x400000, -1)", SYS_madvise, 0x400000, r12, MADV_DONTNEED
+    tryq "readv(0, {page, -1}, 1)", SYS_readv, 0, iov, 1
+    tryq "writev(1, {page, -1}, 1)", SYS_writev, 1, iov, 1
+    tryq "mmap(NULL, -1)", SYS_mmap, 0, r12, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0
+    tryq "munmap(0x400000, -1)", SYS_munmap, 0x400000, r12
+    tryq "mprotect(0x400000, -1)", SYS_mprotect, 0x400000, r12, PROT_READ
+    tryq "madvise(0x400000, -1)", SYS_madvise, 0x400000, r12, MADV_DONTNEED
     sys SYS_getrandom, r14, -1, 0
     show "getrandom(page, -1)"
     sys SYS_getcwd, r14, -1
     showok "getcwd(page, -1)"
     mov r12, 0
-    try "getcwd(buf, 0)", SYS_getcwd, buf, 0
-    try "getcwd(buf, 1)", SYS_getcwd, buf, 1
-    try "readlink(/proc/self/exe, buf, 0)", SYS_readlink, exe, buf, 0
-    try "readlink(/proc/self/exe, buf, -1)", SYS_readlink, exe, buf, -1
+    tryq "getcwd(buf, 0)", SYS_getcwd, buf, 0
+    tryq "getcwd(buf, 1)", SYS_getcwd, buf, 1
+    tryq "readlink(/proc/self/exe, buf, 0)", SYS_readlink, exe, buf, 0
+    tryq "readlink(/proc/self/exe, buf, -1)", SYS_readlink, exe, buf, -1
     ret
 
 bad_numbers:
@@ -274,7 +284,7 @@ stub_attack:
     sys SYS_getppid
     xor ecx, ecx
     test rax, rax
-    setg cl
+    setns cl
     shownum "getppid works after", rcx
     ; int 0x80 from a 64-bit program: i386 getpid (20)
     mov eax, 20

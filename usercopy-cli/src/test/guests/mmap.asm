@@ -186,6 +186,9 @@ _start:
     js .done
     sys SYS_mmap, 0, 3 * PAGE, PROT_READ, MAP_PRIVATE, r12, 0
     mov rbx, rax
+    showok "mmap(file, PRIVATE, READ)"
+    cmp rbx, -4095
+    jae .done
     mov rdi, rbx
     mov esi, 5000
     call checksum
@@ -194,6 +197,9 @@ _start:
     show "mmap(file opened O_RDONLY, SHARED, READ|WRITE)"
     sys SYS_mmap, 0, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE, r12, 0
     mov r13, rax
+    showok "mmap(file, PRIVATE, READ|WRITE)"
+    cmp r13, -4095
+    jae .done
     mov byte [r13], 'p'
     movzx eax, byte [r13]
     shownum "file mapped private writable: [0] after a write", rax

@@ -126,7 +126,7 @@ class NasmGuestOracleTest {
 
     @Test
     void getppidInALoop() {
-        assertSameAsLinux(Invocation.of(guest("getppid"), "10000"), 0, "getppid failures = 0");
+        assertSameAsLinux(Invocation.of(guest("getppid"), "10000"), 0, "getppid errors = 0");
     }
 
     @Test
