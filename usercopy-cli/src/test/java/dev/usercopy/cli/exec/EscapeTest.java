@@ -77,6 +77,14 @@ class EscapeTest {
         assertEquals(before, RootTrees.snapshot(shared.getParent()), "the host changed");
     }
 
+    /** The read-only file syscalls in a root: guest paths for getcwd, the root's entries for getdents64. */
+    @Test
+    void fileSyscallsInARootAnswerAsInAChroot() {
+        Map<String, String> before = RootTrees.snapshot(shared.getParent());
+        assertSameAsChroot(shared, false, "/data", List.of("/bin/files", "files", "no /proc"));
+        assertEquals(before, RootTrees.snapshot(shared.getParent()), "the host changed");
+    }
+
     /** Each way of changing a file, outside --rw: EROFS as on a read-only mount, and nothing changes. */
     @Test
     void everyChangeOutsideRwIsRefused() {

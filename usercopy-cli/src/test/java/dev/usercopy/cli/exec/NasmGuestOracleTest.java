@@ -125,6 +125,19 @@ class NasmGuestOracleTest {
     }
 
     @Test
+    void theReadOnlyFileSyscallsAnswerAsLinux() throws IOException {
+        Path dir = Oracle.WORK.resolve("files/d");
+        RootTrees.delete(dir.getParent());
+        Files.createDirectories(dir.resolve("sub"));
+        Files.writeString(dir.resolve("ten"), "0123456789");
+        Files.createSymbolicLink(dir.resolve("link"), Path.of("ten"));
+        assertSameAsLinux(Invocation.of(guest("files"), "d").in(dir.getParent()), 0, "open(ten/) = -20 ENOTDIR",
+                "lseek(11, SEEK_DATA) = -6 ENXIO", "lseek(dup, 0, SEEK_CUR) [shared offset] = 10", "open(link, O_NOFOLLOW) = -40 ELOOP",
+                "  st_mode = 41471, st_nlink = 1, st_size = 3, st_uid = 0", "getdents64(.., 10 bytes) = -22 EINVAL",
+                dir.toString(), guest("files"), "  slept at least 20 ms = 1");
+    }
+
+    @Test
     void getppidInALoop() {
         assertSameAsLinux(Invocation.of(guest("getppid"), "10000"), 0, "getppid errors = 0");
     }

@@ -44,7 +44,10 @@ final class RootTrees {
             Files.createDirectories(root.resolve("rw/sub"));
             Files.writeString(dir.resolve("secret.txt"), SECRET);
             Files.copy(Path.of(BusyboxOracleTest.BUSYBOX), root.resolve("bin/busybox"));
-            for (String g : List.of("fsops", "hostile")) {
+            Files.createDirectories(root.resolve("data/files/sub"));
+            Files.writeString(root.resolve("data/files/ten"), "0123456789");
+            Files.createSymbolicLink(root.resolve("data/files/link"), Path.of("ten"));
+            for (String g : List.of("fsops", "hostile", "files")) {
                 Files.copy(GuestPrograms.get(g), root.resolve("bin/" + g));
             }
             Files.writeString(root.resolve("etc/passwd"), "root:x:0:0:guest root:/root:/bin/sh\nguest:x:1000:1000::/home:/bin/sh\n");
