@@ -34,9 +34,10 @@ public final class Guest {
      * path, beneath root), where {@code --trace} lines go (or null), what
      * to look at in its address space before it is closed (or null), and
      * whether its standard output and error go to /dev/null rather than to
-     * this process's own.
+     * this process's own (a file of the host: {@code stdout}, {@code stderr},
+     * or null for this process's).
      */
-    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit, boolean discardOutput) {
+    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit, Path stdout, Path stderr) {
         public Options {
             Objects.requireNonNull(root, "root");
             Objects.requireNonNull(cwd, "cwd");
@@ -44,31 +45,37 @@ public final class Guest {
 
         /** Root {@code /}, nothing writable but the standard streams, the JVM's working directory, no trace. */
         public static Options defaults() {
-            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null, false);
+            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null, null, null);
         }
 
         public Options withRoot(Path p) {
-            return new Options(p, rw, cwd, trace, atExit, discardOutput);
+            return new Options(p, rw, cwd, trace, atExit, stdout, stderr);
         }
 
         public Options withRw(Path p) {
-            return new Options(root, p, cwd, trace, atExit, discardOutput);
+            return new Options(root, p, cwd, trace, atExit, stdout, stderr);
         }
 
         public Options withCwd(Path p) {
-            return new Options(root, rw, p, trace, atExit, discardOutput);
+            return new Options(root, rw, p, trace, atExit, stdout, stderr);
         }
 
         public Options withTrace(PrintStream out) {
-            return new Options(root, rw, cwd, out, atExit, discardOutput);
+            return new Options(root, rw, cwd, out, atExit, stdout, stderr);
         }
 
         public Options withAtExit(Consumer<AddressSpace> c) {
-            return new Options(root, rw, cwd, trace, c, discardOutput);
+            return new Options(root, rw, cwd, trace, c, stdout, stderr);
         }
 
+        /** Standard output and error to /dev/null. */
         public Options withDiscardedOutput() {
-            return new Options(root, rw, cwd, trace, atExit, true);
+            return withOutput(Path.of("/dev/null"), Path.of("/dev/null"));
+        }
+
+        /** Standard output to host file {@code out}, standard error to {@code err} (null: this process's). */
+        public Options withOutput(Path out, Path err) {
+            return new Options(root, rw, cwd, trace, atExit, out, err);
         }
     }
 

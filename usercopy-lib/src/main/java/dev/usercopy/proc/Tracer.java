@@ -154,6 +154,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 status = 127;
             } finally {
                 endChild();
+                if (task != null) {
+                    task.files().closeAll(); // the host descriptors it held
+                }
                 kernelFaults = s.faultsResolved() - guestFaults;
                 if (options.atExit() != null) {
                     options.atExit().accept(s);
@@ -210,7 +213,14 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(ORIG_RAX, -1);
         regsDirty = true;
 
-        task = new Task(s, FileTable.withStdio(), new FsContext(root, options.rw(), root.resolve(guestCwd.substring(1))),
+        FileTable files = FileTable.withStdio();
+        if (options.stdout() != null) {
+            files.redirectOutput(1, options.stdout());
+        }
+        if (options.stderr() != null) {
+            files.redirectOutput(2, options.stderr());
+        }
+        task = new Task(s, files, new FsContext(root, options.rw(), root.resolve(guestCwd.substring(1))),
                 new Task.Cpu() {
                     @Override
                     public long fsBase() {

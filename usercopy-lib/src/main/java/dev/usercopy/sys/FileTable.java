@@ -88,6 +88,22 @@ public final class FileTable {
         throw new ErrnoException(Errno.EMFILE, limit, 0, "every descriptor below " + limit + " is open");
     }
 
+    /**
+     * Makes guest descriptor {@code fd} host file {@code host}, opened for
+     * writing (created, or truncated): where the embedder sends a guest's
+     * output instead of this process's own (/dev/null, a capture file).
+     */
+    public synchronized void redirectOutput(int fd, java.nio.file.Path host) {
+        byte[] path = host.toAbsolutePath().toString().getBytes(java.nio.charset.StandardCharsets.UTF_8);
+        long hostFd = HostFiles.openat(HostFiles.AT_FDCWD, path, HostFiles.O_WRONLY | HostFiles.O_CREAT | HostFiles.O_TRUNC | HostFiles.O_CLOEXEC, 0644);
+        if (hostFd < 0) {
+            throw new ErrnoException(Errno.of((int) -hostFd) != null ? Errno.of((int) -hostFd) : Errno.EIO, fd, 0, "cannot open " + host + " for the guest's descriptor " + fd);
+        }
+        byte[] stat = new byte[HostFiles.STAT_SIZE];
+        HostFiles.fstatat((int) hostFd, new byte[0], stat, HostFiles.AT_EMPTY_PATH);
+        installAt(fd, new OpenFile((int) hostFd, HostFiles.O_WRONLY, Stat.mode(stat) & HostFiles.S_IFMT), false);
+    }
+
     /** Installs {@code file} at the lowest free descriptor and returns it; EMFILE (releasing {@code file}) when none is below the limit. */
     public synchronized int install(OpenFile file, boolean cloexec) {
         return installFrom(0, file, cloexec);

@@ -17,6 +17,17 @@ public final class Task {
         long fsBase();
 
         void setFsBase(long base);
+
+        /**
+         * The host process that runs the guest, whose CPU clocks are the
+         * guest's {@code CLOCK_PROCESS_CPUTIME_ID} and
+         * {@code CLOCK_THREAD_CPUTIME_ID}; 0 when there is none (a test
+         * serving syscalls without a child), and then they are the serving
+         * thread's.
+         */
+        default int hostPid() {
+            return 0;
+        }
     }
 
     private final AddressSpace space;
@@ -25,6 +36,7 @@ public final class Task {
     private final Cpu cpu;
     private final ProgramBreak brk;
     private final Signals signals = new Signals();
+    private final ResourceLimits limits = ResourceLimits.inherited();
     private final String exe;
     private final long[] args = new long[6];
     private int nr;
@@ -67,6 +79,11 @@ public final class Task {
 
     public Signals signals() {
         return signals;
+    }
+
+    /** The guest's resource limits: the user's at the start, then what setrlimit made them. */
+    public ResourceLimits limits() {
+        return limits;
     }
 
     /** The guest path of the running program, what {@code /proc/self/exe} reads. */

@@ -177,6 +177,20 @@ class FileIoTest extends SysScenario {
     }
 
     @Test
+    void readIntoACopyOnWritePageBreaksTheSharingFirst() throws IOException {
+        as.mmap(BUF, PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS);
+        as.copyToUser(BUF, "parent".getBytes(), 0, 6);
+        dev.usercopy.mm.AddressSpace child = fork(as); // BUF is now copy-on-write, read-only in both JVM views
+        file("data", "guest!".getBytes());
+        int g = openGuest("/data", HostFiles.O_RDONLY);
+        assertEquals(6, call(READ, g, BUF, 6));
+        assertArrayEquals("guest!".getBytes(), guest(BUF, 6));
+        byte[] c = new byte[6];
+        child.copyFromUser(c, 0, BUF, 6);
+        assertArrayEquals("parent".getBytes(), c, "the child keeps its copy");
+    }
+
+    @Test
     void readIntoPagesNeverTouchedFillsThemAndAPROT_NONEPageIsEfault() throws IOException {
         as.mmap(BUF, 4 * PAGE, Prot.READ | Prot.WRITE, MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS);
         byte[] data = pattern(4 * (int) PAGE);
