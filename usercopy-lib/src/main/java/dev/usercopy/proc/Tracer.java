@@ -75,6 +75,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private volatile boolean reaped;
     private Ptrace.Tracee tracee;
     private boolean regsDirty;
+    /** The register buffer holds the child's registers at this stop (false from each resume until a load). */
+    private boolean regsLoaded;
     private ChildMirror mirror;
     private AddressSpace space;
     private long syscalls;
@@ -186,7 +188,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     + "): is ptrace allowed here?");
         }
         Ptrace.ptraceOrThrow(Ptrace.PTRACE_SETOPTIONS, pid, 0, Ptrace.PTRACE_O_EXITKILL | Ptrace.PTRACE_O_TRACESYSGOOD);
-        tracee.loadRegs();
+        loadRegs();
         // Nothing of the stub's host process may stay reachable: its stack, vvar and vDSO go.
         check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, GuestStub.BASE, 0, 0, 0, 0));
         check("munmap", syscall(ChildMirror.SYS_MUNMAP, GuestStub.BASE + GuestStub.SIZE,
@@ -256,20 +258,29 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 }
                 Integer sig = pendingSignals.poll();
                 tracee.resume(Ptrace.PTRACE_SYSEMU, sig == null ? 0 : sig);
+                regsLoaded = false;
                 int st = waitChild();
                 if (!Ptrace.stopped(st)) {
                     return shellStatus(st);
                 }
                 int stop = Ptrace.stopSig(st);
-                // Every stop: an injected call (a fault's mapping, the next catch-up) saves and restores these.
-                tracee.loadRegs();
                 if (stop == SYSCALL_STOP) {
+                    loadRegs();
                     if (syscall(task)) {
                         return task.exitStatus();
                     }
                 } else if (stop == SIGSEGV) {
                     long[] info = tracee.siginfo();
                     if (!fault(info[2])) {
+                        if (options.trace() != null) {
+                            loadRegs();
+                            options.trace().printf("--- SIGSEGV {si_code=%d, si_addr=0x%x} at rip 0x%x: not the guest's to touch ---%n",
+                                    info[1], info[2], tracee.reg(RIP));
+                            if (Boolean.getBoolean("usercopy.debug")) {
+                                for (int i = 0; i < 27; i++) options.trace().printf("%s=0x%x ", dev.usercopy.platform.user_regs_struct.name(i), tracee.reg(i));
+                                options.trace().println();
+                            }
+                        }
                         pendingSignals.add(SIGSEGV);
                     }
                 } else {
@@ -366,6 +377,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
      */
     @Override
     public long syscall(int nr, long a0, long a1, long a2, long a3, long a4, long a5) {
+        loadRegs(); // what is saved and put back must be the child's registers at this stop, not an older stop's
         long[] saved = tracee.saveRegs();
         tracee.setReg(RAX, nr);
         tracee.setReg(ORIG_RAX, -1);
@@ -397,6 +409,13 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.restoreRegs(saved);
         regsDirty = true;
         return r;
+    }
+
+    private void loadRegs() {
+        if (!regsLoaded) {
+            tracee.loadRegs();
+            regsLoaded = true;
+        }
     }
 
     /** Kills and reaps the child, if it lives. */

@@ -108,6 +108,24 @@ class GuestProcessTest {
     }
 
     @Test
+    void registersSurviveTheFaultsTheTracerServes() throws Exception {
+        // Each store to a fresh bss page is a fault the tracer serves by injecting mmap into the child;
+        // the program's registers must come back exactly as they were.
+        StringBuilder src = new StringBuilder("_start:\n");
+        String[] regs = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"};
+        for (int i = 0; i < regs.length; i++) {
+            src.append("mov ").append(regs[i]).append(", ").append(0x1111_0000_0000L * (i + 1) + i).append('\n');
+        }
+        src.append("mov byte [rel area], 1\nmov byte [rel area + 65536], 1\nmov byte [rel area + 300000], 1\n");
+        for (int i = 0; i < regs.length; i++) {
+            src.append("mov rsp, ").append(0x1111_0000_0000L * (i + 1) + i).append("\ncmp ").append(regs[i]).append(", rsp\njne bad\n");
+        }
+        src.append("mov edi, 0\n").append(EXIT).append("bad: mov edi, 1\n").append(EXIT)
+                .append("section .bss\nalign 4096\narea: resb 400000\n");
+        assertEquals(0, both("regs", src.toString()));
+    }
+
+    @Test
     void int80IsRefusedNotMisread() throws Exception {
         // i386 exit(5) through int 0x80 would end the program natively; here it must come back ENOSYS.
         String src = "_start: mov eax, 1\nmov ebx, 5\nint 0x80\nmov rdi, rax\nneg rdi\n" + EXIT;
