@@ -30,8 +30,6 @@ _start:
     show "write(read-only fd)"
     sys SYS_ftruncate, rbx, 0
     show "ftruncate(read-only fd)"
-    sys SYS_mmap, 0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rbx, 0
-    showok "mmap(read-only fd, SHARED, READ|WRITE)"
     sys SYS_close, rbx
 
     sys SYS_open, file, O_RDONLY | O_TRUNC, 0
@@ -68,4 +66,8 @@ _start:
     show "unlink(renamed)"
     sys SYS_unlink, file
     show "unlink(file.txt)"
+    sys SYS_open, new, O_RDONLY, 0
+    mov rbx, rax
+    sys SYS_mmap, 0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED, rbx, 0
+    showok "mmap(new opened O_RDONLY, SHARED, READ|WRITE)"
     exit 0

@@ -32,8 +32,6 @@ _start:
     show "mmap(offset 4095)"
     sys SYS_mmap, 0, PAGE, 0x100, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0
     showok "mmap(prot 0x100)"
-    sys SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, 99, 0
-    show "mmap(fd 99)"
     sys SYS_mmap, 0, PAGE, PROT_READ, MAP_SHARED_VALIDATE | MAP_ANONYMOUS | 0x40000000, -1, 0
     show "mmap(SHARED_VALIDATE with an unknown flag)"
     mov rdi, 0xfffffffffffff000
@@ -174,7 +172,9 @@ _start:
     sys SYS_munmap, rbx, rsi
     show "munmap(64 MiB)"
 
-    ; a file: argv[1]
+    ; files: a descriptor that is not open, then argv[1]
+    sys SYS_mmap, 0, PAGE, PROT_READ, MAP_PRIVATE, 99, 0
+    show "mmap(fd 99)"
     mov edi, 1
     call argv_at
     test rax, rax

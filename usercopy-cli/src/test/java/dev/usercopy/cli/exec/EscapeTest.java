@@ -10,12 +10,15 @@ import java.util.TreeMap;
 import java.util.stream.Stream;
 
 import dev.usercopy.cli.exec.Oracle.Invocation;
+import dev.usercopy.cli.exec.Oracle.Known;
 import dev.usercopy.cli.exec.Oracle.Result;
 import dev.usercopy.cli.exec.Oracle.Stdin;
 import dev.usercopy.cli.exec.Oracle.Stdout;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.parallel.Execution;
+import org.junit.jupiter.api.parallel.ExecutionMode;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -31,8 +34,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * program, chrooted into a read-only bind mount of the same tree. Whatever the guest does, the
  * host outside --rw does not change.
  */
+@Execution(ExecutionMode.CONCURRENT)
 class EscapeTest {
     static final Path DIR = Oracle.WORK.resolve("escape");
+    static final Known FSOPS_MMAP = new Known("5: file mappings are ENODEV", "mmap(new opened O_RDONLY, SHARED, READ|WRITE) = -19 ENODEV");
     static Path shared;
 
     @BeforeAll
@@ -102,7 +107,7 @@ class EscapeTest {
         Path oracle = RootTrees.make(DIR.resolve("fsops-ro-linux"));
         Assumptions.assumeTrue(RootTrees.chrootOracleWorks(), "no mount namespace here: Linux's answer cannot be had");
         Result linux = Oracle.runNative(chrootInvocation(oracle, false, "/data", List.of("/bin/fsops", ".")));
-        Oracle.assertAgree("fsops in /data", linux, guest);
+        Oracle.assertAgree("fsops in /data", linux, guest, FSOPS_MMAP);
     }
 
     /** Beneath --rw, the same calls do what they do on Linux, to the same files. */
@@ -115,7 +120,7 @@ class EscapeTest {
         Assumptions.assumeTrue(RootTrees.chrootOracleWorks(), "no mount namespace here: Linux's answer cannot be had");
         Path oracle = RootTrees.make(DIR.resolve("fsops-rw-linux"));
         Result linux = Oracle.runNative(chrootInvocation(oracle, true, "/rw", List.of("/bin/fsops", ".")));
-        Oracle.assertAgree("fsops in /rw", linux, guest);
+        Oracle.assertAgree("fsops in /rw", linux, guest, FSOPS_MMAP);
         assertEquals(RootTrees.snapshot(oracle.resolve("rw")), RootTrees.snapshot(root.resolve("rw")), "/rw afterwards");
     }
 
@@ -156,7 +161,9 @@ class EscapeTest {
         Assumptions.assumeTrue(RootTrees.chrootOracleWorks(), "no mount namespace here: Linux's answer cannot be had");
         Path oracle = RootTrees.make(DIR.resolve("w-" + name + "-linux"));
         Result linux = Oracle.runNative(chrootInvocation(oracle, true, dir, command));
-        Oracle.assertAgree(dir + ": " + String.join(" ", busybox), linux, guest);
+        Known known = List.of("touch", "ln").contains(busybox.getFirst())
+                ? new Known("7: utimensat and linkat are ENOSYS", "Function not implemented") : null;
+        Oracle.assertAgree(dir + ": " + String.join(" ", busybox), linux, guest, known);
         assertEquals(RootTrees.snapshot(oracle.resolve("rw")), RootTrees.snapshot(root.resolve("rw")), "/rw afterwards");
     }
 
