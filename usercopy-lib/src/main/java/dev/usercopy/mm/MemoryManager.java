@@ -260,6 +260,17 @@ public final class MemoryManager implements AutoCloseable {
         }
     }
 
+    /** {@link #readFilePage} for {@code count} pages into frames {@code frame...}: one host read where the profile allows. */
+    void readFilePages(FileRef file, long filePage, long frame, long count) throws IOException {
+        if (config.profile() == Profile.FORTRESS || count == 1) {
+            for (long i = 0; i < count; i++) {
+                readFilePage(file, filePage + i, frame + i);
+            }
+        } else {
+            memory.readFrom(file.channel(), filePage * PageTable.PAGE, frame, count);
+        }
+    }
+
     /** Gives {@code count} frames from {@code frame}, allocated but never used, back. */
     void releaseUnused(long frame, long count) {
         allocator.release(frame, count);

@@ -228,15 +228,24 @@ final class PageFault {
             frame = mm.allocateOne(f.page() * PAGE);
         }
         Grant g = f.grant();
+        boolean noneCached = true;
+        for (long p = f.from(); p < f.to() && noneCached; p++) {
+            noneCached = file.cache().frame(file.filePage(p - g.start())) < 0;
+        }
+        if (noneCached) {
+            readPages(file, file.filePage(f.from() - g.start()), f.from(), frame, f.to() - f.from()); // one read for the window
+        }
         for (long p = f.from(); p < f.to(); p++) {
             long copy = frame + (p - f.from());
-            // A page the file's shared mappings hold may be newer than the file: copy that, as
-            // Linux's private mappings read through the page cache.
-            long cached = file.cache().frame(file.filePage(p - g.start()));
-            if (cached >= 0) {
-                mm.copyFrame(cached, copy);
-            } else {
-                readPage(file, file.filePage(p - g.start()), p, copy, f.to() - p);
+            if (!noneCached) {
+                // A page the file's shared mappings hold may be newer than the file: copy that, as
+                // Linux's private mappings read through the page cache.
+                long cached = file.cache().frame(file.filePage(p - g.start()));
+                if (cached >= 0) {
+                    mm.copyFrame(cached, copy);
+                } else {
+                    readPage(file, file.filePage(p - g.start()), p, copy, f.to() - p);
+                }
             }
             mm.info.first(copy, false);
             table.install(p, PageTable.entry(copy, 0));
@@ -315,6 +324,16 @@ final class PageFault {
      * after it, not yet handed out, go back to the allocator, and the fault
      * is EIO.
      */
+    /** Reads {@code count} file pages from {@code filePage} into frames {@code frame...}; EIO gives all of them back. */
+    private void readPages(FileRef file, long filePage, long page, long frame, long count) {
+        try {
+            mm.readFilePages(file, filePage, frame, count);
+        } catch (IOException e) {
+            mm.releaseUnused(frame, count);
+            throw new ErrnoException(Errno.EIO, page * PAGE, count * PAGE, "reading " + file.path() + " failed: " + e.getMessage());
+        }
+    }
+
     private void readPage(FileRef file, long filePage, long page, long frame, long unused) {
         try {
             mm.readFilePage(file, filePage, frame);

@@ -62,6 +62,25 @@ public final class PhysicalMemory implements AutoCloseable {
         return new PageFrame(this, number);
     }
 
+    /**
+     * Reads file bytes from {@code position} into frames
+     * {@code [frame, frame + count)} with one host read where it can, and
+     * zeroes what lies past the end of the file; returns the bytes read.
+     */
+    public long readFrom(java.nio.channels.FileChannel file, long position, long frame, long count) throws java.io.IOException {
+        checkRun(frame, count);
+        MemorySegment view = kernelView(frame, count);
+        java.nio.ByteBuffer bb = view.asByteBuffer();
+        while (bb.hasRemaining()) {
+            if (file.read(bb, position + bb.position()) < 0) {
+                break;
+            }
+        }
+        long read = bb.position();
+        view.asSlice(read).fill((byte) 0);
+        return read;
+    }
+
     /** The kernel's view of a run of frames; platform-private so no view escapes. */
     MemorySegment kernelView(long frame, long count) {
         return Posix.segment(view.address() + frame * FRAME_SIZE, count * FRAME_SIZE);

@@ -108,7 +108,7 @@ final class ElfImage {
     }
 
     /** What {@link #load} made: where to start, the program headers, the first page past the program. */
-    record Loaded(long entry, long phdr, int phnum, long brk, boolean execStack) {}
+    record Loaded(long entry, long phdr, int phnum, long brk, boolean execStack, List<long[]> fileRanges) {}
 
     /** Maps the segments into {@code space}, which must be empty where they go. */
     Loaded load(AddressSpace space) {
@@ -116,6 +116,7 @@ final class ElfImage {
         long end = 0;
         long phdr = 0;
         boolean execStack = true; // x86-64 without PT_GNU_STACK
+        List<long[]> fileRanges = new ArrayList<>();
         for (Segment s : segments) {
             if (s.type() == PT_GNU_STACK) {
                 execStack = (s.flags() & PF_X) != 0;
@@ -134,6 +135,7 @@ final class ElfImage {
             long filePagesEnd = pageUp(fileEnd);
             if (s.filesz() > 0) {
                 space.mmapFile(start, filePagesEnd - start, prot, MapFlags.PRIVATE | MapFlags.FIXED, file, s.offset() - (vaddr - start));
+                fileRanges.add(new long[] {start, filePagesEnd});
                 if (memEnd > fileEnd && fileEnd < filePagesEnd && (prot & 2) != 0) {
                     space.clearUser(fileEnd, filePagesEnd - fileEnd); // the bss's first bytes share the file's last page
                 }
@@ -148,7 +150,7 @@ final class ElfImage {
             }
             end = Math.max(end, pageUp(memEnd));
         }
-        return new Loaded(base + entry, phdr, phnum, end, execStack);
+        return new Loaded(base + entry, phdr, phnum, end, execStack, fileRanges);
     }
 
     private static long pageUp(long a) {

@@ -176,6 +176,16 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         s.mmap(top - STACK_SIZE, STACK_SIZE, 3 | (loaded.execStack() ? 4 : 0),
                 MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN);
         long sp = InitialStack.build(s, top, argv, envp, execfn, loaded);
+        // The program's own pages are read in now, not a fault at a time: a fault of the child costs
+        // a stop and an injected mmap, far more than copying its pages. (Its private mappings are
+        // copies of the file either way; see the README on private file mappings.)
+        for (long[] r : loaded.fileRanges()) {
+            try {
+                s.populate(r[0], r[1] - r[0], false);
+            } catch (ErrnoException e) {
+                // a segment the file does not fully back: its pages past the end fault as they would
+            }
+        }
 
         if (killed) {
             return 128 + Ptrace.SIGKILL;
@@ -198,6 +208,12 @@ final class Tracer implements Runnable, ChildMirror.Injector {
 
         mirror = new ChildMirror(s.size() / PAGE);
         s.attach(mirror);
+        for (long[] r : loaded.fileRanges()) {
+            for (long p = r[0] / PAGE; p < r[1] / PAGE; p++) {
+                mirror.mapAt(this, p); // each run of frames once: the rest of the run is mapped already
+            }
+        }
+        mirror.mapAt(this, (sp - 1) / PAGE);
         long cs = tracee.reg(CS);
         long ss = tracee.reg(SS);
         for (int i = 0; i < 27; i++) {
@@ -317,10 +333,20 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(RAX, r);
         regsDirty = true;
         trace(task, call, r, space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296)) {
+        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && diesOf(task, Ptrace.SIGPIPE)) {
             pendingSignals.add(Ptrace.SIGPIPE); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
         }
         return false;
+    }
+
+    /**
+     * Whether signal {@code sig} sent now would end the guest: its action is
+     * the default one and it is not blocked. (Handlers are not run in this
+     * version: a guest that set one, or ignores or blocks the signal, goes on
+     * with the syscall's errno, as it would after its handler returned.)
+     */
+    private static boolean diesOf(Task task, int sig) {
+        return task.signals().action(sig).handler() == 0 && (task.signals().blocked() & (1L << (sig - 1))) == 0;
     }
 
     private void trace(Task task, String call, long r, long faults) {

@@ -111,7 +111,8 @@ class GuestProcessTest {
     void registersSurviveTheFaultsTheTracerServes() throws Exception {
         // Each store to a fresh bss page is a fault the tracer serves by injecting mmap into the child;
         // the program's registers must come back exactly as they were.
-        StringBuilder src = new StringBuilder("_start:\n");
+        // A counter in .data catches a restart from an older stop, which would set the registers again.
+        StringBuilder src = new StringBuilder("_start:\nmov eax, 110\nsyscall\ninc dword [rel runs]\n");
         String[] regs = {"rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"};
         for (int i = 0; i < regs.length; i++) {
             src.append("mov ").append(regs[i]).append(", ").append(0x1111_0000_0000L * (i + 1) + i).append('\n');
@@ -120,8 +121,8 @@ class GuestProcessTest {
         for (int i = 0; i < regs.length; i++) {
             src.append("mov rsp, ").append(0x1111_0000_0000L * (i + 1) + i).append("\ncmp ").append(regs[i]).append(", rsp\njne bad\n");
         }
-        src.append("mov edi, 0\n").append(EXIT).append("bad: mov edi, 1\n").append(EXIT)
-                .append("section .bss\nalign 4096\narea: resb 400000\n");
+        src.append("cmp dword [rel runs], 1\njne bad\nmov edi, 0\n").append(EXIT).append("bad: mov edi, 1\n").append(EXIT)
+                .append("section .data\nruns: dd 0\nsection .bss\nalign 4096\narea: resb 400000\n");
         assertEquals(0, both("regs", src.toString()));
     }
 
