@@ -1,7 +1,7 @@
 ; Faults a program does not survive, one a run, chosen by argv[1]: each prints a line, then
 ; dies by the signal Linux sends (exit status 128 + signal as a shell reports it). "stack"
 ; instead uses 7 MiB of stack below the initial one (Linux grows the stack up to RLIMIT_STACK)
-; and exits 0.
+; and exits 0. "spin" loops forever without a syscall (for tests that kill it from outside).
 %include "guest.inc"
 
 section .data
@@ -27,6 +27,7 @@ modes:
     dq m_stack, do_stack
     dq m_munmapped, do_munmapped
     dq m_prot_none, do_prot_none
+    dq m_spin, do_spin
     dq 0, 0
 m_null: db 'null', 0
 m_unmapped: db 'unmapped', 0
@@ -45,6 +46,7 @@ m_noncanonical: db 'read-noncanonical', 0
 m_stack: db 'stack', 0
 m_munmapped: db 'munmapped', 0
 m_prot_none: db 'prot-none', 0
+m_spin: db 'spin', 0
 
 section .text
 global _start
@@ -148,6 +150,8 @@ do_munmapped:
     show "munmap"
     mov al, [rbx]
     ret
+do_spin:
+    jmp do_spin
 do_prot_none:
     anon_map PAGE, PROT_READ | PROT_WRITE
     mov rbx, rax
