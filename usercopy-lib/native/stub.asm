@@ -4,6 +4,14 @@
 ; stops itself; from then on its tracer (dev.usercopy.proc) drives it. The
 ; bytes at STUB_BASE + INJECT_OFFSET are `syscall; int3`: the tracer points
 ; rip there to make a host syscall in the child and get control back.
+;
+; Before it stops it installs a seccomp filter: the guest's own syscalls never
+; reach it (PTRACE_SYSEMU stops them before the host would run them, and
+; before seccomp), so it limits only what the tracer injects, and what the
+; host kernel runs for a call into [vsyscall]: mmap, mprotect, munmap,
+; prlimit64, the stub's own getpid, kill and exit, and the three vsyscalls.
+; Anything else kills the process: a bug in the tracer cannot become a guest's
+; open() on the host.
 
 BITS 64
 %define STUB_BASE     0x7f0000000000
@@ -14,6 +22,13 @@ BITS 64
 %define SYS_exit      60
 %define PTRACE_TRACEME 0
 %define SIGSTOP       19
+%define SYS_prctl     157
+%define SYS_seccomp   317
+%define PR_SET_NO_NEW_PRIVS 38
+%define SECCOMP_SET_MODE_FILTER 1
+%define AUDIT_ARCH_X86_64 0xc000003e
+%define RET_KILL_PROCESS 0x80000000
+%define RET_ALLOW     0x7fff0000
 
         org STUB_BASE
 ehdr:   db 0x7f, "ELF", 2, 1, 1, 0          ; 64-bit, little endian, SysV
@@ -44,6 +59,22 @@ _start: mov eax, SYS_ptrace
         syscall
         test rax, rax
         jnz .fail                           ; not traceable: end now, the tracer sees the exit
+        mov eax, SYS_prctl
+        mov edi, PR_SET_NO_NEW_PRIVS
+        mov esi, 1
+        xor edx, edx
+        xor r10d, r10d
+        xor r8d, r8d
+        syscall
+        test rax, rax
+        jnz .fail
+        mov eax, SYS_seccomp
+        mov edi, SECCOMP_SET_MODE_FILTER
+        xor esi, esi
+        mov rdx, fprog
+        syscall
+        test rax, rax
+        jnz .fail
         mov eax, SYS_getpid
         syscall
         mov edi, eax
@@ -54,5 +85,47 @@ _start: mov eax, SYS_ptrace
         mov edi, 127
         syscall
         hlt
+
+; The filter (classic BPF over struct seccomp_data: nr at 0, arch at 4).
+%define ALLOWED 11
+%macro allow 2                              ; index among the allowed, syscall number
+        dw 0x15                             ; BPF_JMP|BPF_JEQ|BPF_K
+        db ALLOWED - %1, 0                  ; equal: on to RET_ALLOW
+        dd %2
+%endmacro
+        align 8
+fprog:  dw (filter_end - filter) / 8
+        times 6 db 0
+        dq filter
+filter: dw 0x20                             ; BPF_LD|BPF_W|BPF_ABS: arch
+        db 0, 0
+        dd 4
+        dw 0x15                             ; not x86-64 (an x32 or i386 call): kill
+        db 1, 0
+        dd AUDIT_ARCH_X86_64
+        dw 0x06
+        db 0, 0
+        dd RET_KILL_PROCESS
+        dw 0x20                             ; the syscall number
+        db 0, 0
+        dd 0
+        allow 0, 9                          ; mmap
+        allow 1, 10                         ; mprotect
+        allow 2, 11                         ; munmap
+        allow 3, 302                        ; prlimit64
+        allow 4, 39                         ; getpid
+        allow 5, 62                         ; kill
+        allow 6, 60                         ; exit
+        allow 7, 231                        ; exit_group
+        allow 8, 96                         ; gettimeofday ([vsyscall])
+        allow 9, 201                        ; time ([vsyscall])
+        allow 10, 309                       ; getcpu ([vsyscall])
+        dw 0x06
+        db 0, 0
+        dd RET_KILL_PROCESS
+        dw 0x06
+        db 0, 0
+        dd RET_ALLOW
+filter_end:
 
 filesize equ $ - $$

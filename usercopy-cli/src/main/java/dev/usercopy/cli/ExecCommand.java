@@ -74,7 +74,7 @@ final class ExecCommand implements Callable<Integer> {
         try (MemoryManager mm = new MemoryManager(config)) {
             Guest.Result r;
             try {
-                r = Guest.run(mm, command.get(0), command, environment(), opts);
+                r = Guest.startRaw(mm, command.get(0), rawCommand(command), environment(), opts).waitFor();
             } catch (ErrnoException e) {
                 io.err().println("usercopy: exec " + command.get(0) + ": " + e.errno().description() + " (" + e.errno() + "): " + e.reason());
                 return e.errno() == Errno.ENOENT ? 127 : 126;
@@ -91,27 +91,67 @@ final class ExecCommand implements Callable<Integer> {
         }
     }
 
-    /** The environment as this process got it, in its order (what /proc/self/environ says). */
-    static List<String> environment() {
+    /** The environment as this process got it, bytes and order (what /proc/self/environ says). */
+    static List<byte[]> environment() {
         try {
-            byte[] raw = Files.readAllBytes(Path.of("/proc/self/environ"));
-            List<String> env = new ArrayList<>();
-            int start = 0;
-            for (int i = 0; i < raw.length; i++) {
-                if (raw[i] == 0) {
-                    if (i > start) {
-                        env.add(new String(raw, start, i - start, StandardCharsets.UTF_8));
-                    }
-                    start = i + 1;
-                }
-            }
-            return env;
+            return nulSeparated(Files.readAllBytes(Path.of("/proc/self/environ")));
         } catch (IOException e) {
-            List<String> env = new ArrayList<>();
+            List<byte[]> env = new ArrayList<>();
             for (Map.Entry<String, String> e2 : System.getenv().entrySet()) {
-                env.add(e2.getKey() + "=" + e2.getValue());
+                env.add((e2.getKey() + "=" + e2.getValue()).getBytes(StandardCharsets.UTF_8));
             }
             return env;
         }
+    }
+
+    /**
+     * The program and its arguments as the bytes this process was given:
+     * the java launcher decodes its arguments in the locale's charset (ASCII
+     * in the C locale), which would turn a byte it cannot decode into U+FFFD.
+     * They are read back from /proc/self/cmdline, after the {@code --} that
+     * follows {@code exec}; without one, or when they do not match what was
+     * parsed, the parsed strings, in UTF-8.
+     */
+    static List<byte[]> rawCommand(List<String> parsed) {
+        try {
+            List<byte[]> args = nulSeparatedKeepingEmpty(Files.readAllBytes(Path.of("/proc/self/cmdline")));
+            int exec = -1;
+            for (int i = 0; i < args.size(); i++) {
+                if (exec < 0 && new String(args.get(i), StandardCharsets.ISO_8859_1).equals("exec")) {
+                    exec = i;
+                } else if (exec >= 0 && new String(args.get(i), StandardCharsets.ISO_8859_1).equals("--")) {
+                    List<byte[]> raw = args.subList(i + 1, args.size());
+                    if (raw.size() == parsed.size()) {
+                        return List.copyOf(raw);
+                    }
+                    break;
+                }
+            }
+        } catch (IOException e) {
+            // no /proc: the parsed strings
+        }
+        return parsed.stream().map(a -> a.getBytes(StandardCharsets.UTF_8)).toList();
+    }
+
+    private static List<byte[]> nulSeparated(byte[] raw) {
+        List<byte[]> out = new ArrayList<>();
+        for (byte[] b : nulSeparatedKeepingEmpty(raw)) {
+            if (b.length > 0) {
+                out.add(b);
+            }
+        }
+        return out;
+    }
+
+    private static List<byte[]> nulSeparatedKeepingEmpty(byte[] raw) {
+        List<byte[]> out = new ArrayList<>();
+        int start = 0;
+        for (int i = 0; i < raw.length; i++) {
+            if (raw[i] == 0) {
+                out.add(java.util.Arrays.copyOfRange(raw, start, i));
+                start = i + 1;
+            }
+        }
+        return out;
     }
 }

@@ -114,18 +114,34 @@ final class ChildMirror implements HostMirror {
 
     /**
      * The child touched {@code page} and the fault path has made it present:
-     * maps the whole run of frames the page is in (one host mapping, however
-     * many pages: fault-around for free). False when the page is not present,
+     * maps the run of frames the page is in, as far as the child does not map
+     * it yet (one host mapping, however many pages: fault-around for free). False when the page is not present,
      * or when the child maps it as told already: then the access is one the
      * guest may not make, and the fault is the guest's.
      */
     synchronized boolean mapAt(Injector child, long page) {
         HostMap.Run t = told.at(page);
-        if (t == null || mapped.maps(page, page + 1, t.frameAt(page), t.prot())) {
+        if (t == null || mapsAsTold(t, page)) {
             return false;
         }
-        mapChild(child, t);
+        // Only the stretch around the page that the child does not map as told yet: mapping the
+        // whole run again would make the host tear down and rebuild what it already maps, and a
+        // region touched page by page would cost the square of its size. The new stretch continues
+        // its neighbours' frames, so the host merges it with them into one mapping.
+        long from = page;
+        while (from > t.start() && !mapsAsTold(t, from - 1)) {
+            from--;
+        }
+        long to = page + 1;
+        while (to < t.end() && !mapsAsTold(t, to)) {
+            to++;
+        }
+        mapChild(child, new HostMap.Run(from, to - from, t.frameAt(from), t.prot()));
         return true;
+    }
+
+    private boolean mapsAsTold(HostMap.Run t, long page) {
+        return mapped.maps(page, page + 1, t.frameAt(page), t.prot());
     }
 
     private void mapChild(Injector child, HostMap.Run t) {

@@ -106,6 +106,19 @@ public final class Guest {
      * would answer, before any process exists.
      */
     public static Guest start(MemoryManager mm, String program, List<String> argv, List<String> envp, Options options) {
+        return startRaw(mm, program, utf8(argv), utf8(envp), options);
+    }
+
+    private static List<byte[]> utf8(List<String> strings) {
+        return strings.stream().map(x -> x.getBytes(java.nio.charset.StandardCharsets.UTF_8)).toList();
+    }
+
+    /**
+     * {@link #start} with the arguments and environment as the bytes Linux
+     * passes (any bytes but NUL, in no particular encoding), as a command
+     * line reads them from {@code /proc/self/cmdline}.
+     */
+    public static Guest startRaw(MemoryManager mm, String program, List<byte[]> argv, List<byte[]> envp, Options options) {
         Path root;
         try {
             root = options.root().toRealPath();
@@ -120,6 +133,15 @@ public final class Guest {
             elf = ElfImage.read(host);
         } catch (IOException e) {
             throw new ErrnoException(Errno.EACCES, 0, 0, program + ": " + e.getMessage());
+        }
+        for (List<byte[]> strings : List.of(argv, envp)) {
+            for (byte[] b : strings) {
+                for (byte x : b) {
+                    if (x == 0) {
+                        throw new ErrnoException(Errno.EINVAL, 0, b.length, "an argument or environment string holds a NUL byte");
+                    }
+                }
+            }
         }
         Guest g = new Guest(new Tracer(mm, elf, guestProgram, program, List.copyOf(argv), List.copyOf(envp), root, guestCwd, options));
         g.thread.start();
@@ -183,14 +205,15 @@ public final class Guest {
     }
 
     /** The absolute guest path execvp would run for {@code program}. */
-    private static String findProgram(Path root, String cwd, String program, List<String> envp) {
+    private static String findProgram(Path root, String cwd, String program, List<byte[]> envp) {
         if (program.isEmpty()) {
             throw new ErrnoException(Errno.ENOENT, 0, 0, "empty program name");
         }
         if (program.contains("/")) {
             return program.startsWith("/") ? program : (cwd.equals("/") ? "/" : cwd + "/") + program;
         }
-        String path = envp.stream().filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5)).findFirst()
+        String path = envp.stream().map(e -> new String(e, java.nio.charset.StandardCharsets.ISO_8859_1))
+                .filter(e -> e.startsWith("PATH=")).map(e -> e.substring(5)).findFirst()
                 .orElse("/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
         for (String dir : path.split(":", -1)) {
             String d = dir.isEmpty() ? cwd : dir.startsWith("/") ? dir : (cwd.equals("/") ? "/" : cwd + "/") + dir;

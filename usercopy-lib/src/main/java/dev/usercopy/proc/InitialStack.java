@@ -39,7 +39,7 @@ final class InitialStack {
     private InitialStack() {}
 
     /** Builds the stack below {@code top}; returns the initial {@code rsp}. E2BIG when the strings do not fit. */
-    static long build(AddressSpace space, long top, List<String> argv, List<String> envp, String execfn, ElfImage.Loaded elf) {
+    static long build(AddressSpace space, long top, List<byte[]> argv, List<byte[]> envp, String execfn, ElfImage.Loaded elf) {
         byte[][] args = bytes(argv);
         byte[][] envs = bytes(envp);
         byte[] fn = (execfn + "\0").getBytes(StandardCharsets.UTF_8);
@@ -50,7 +50,7 @@ final class InitialStack {
         for (byte[] b : envs) {
             strings += b.length;
         }
-        if (strings > MAX_ARG_BYTES) {
+        if (strings + 8L * (args.length + envs.length + 2) > MAX_ARG_BYTES) { // the pointers live on the stack too
             throw new ErrnoException(Errno.E2BIG, top, strings, "arguments and environment of " + strings + " bytes");
         }
         // Strings at the top, end marker last, as Linux: [argv strings][envp strings][execfn][8 zero bytes].
@@ -127,10 +127,10 @@ final class InitialStack {
         return sp;
     }
 
-    private static byte[][] bytes(List<String> strings) {
+    private static byte[][] bytes(List<byte[]> strings) {
         byte[][] out = new byte[strings.size()][];
         for (int i = 0; i < out.length; i++) {
-            out[i] = (strings.get(i) + "\0").getBytes(StandardCharsets.UTF_8);
+            out[i] = java.util.Arrays.copyOf(strings.get(i), strings.get(i).length + 1);
         }
         return out;
     }

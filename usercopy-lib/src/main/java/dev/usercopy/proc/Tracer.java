@@ -57,13 +57,15 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
     static final long STACK_SIZE = 8L << 20;
     private static final long PAGE = AddressSpace.PAGE;
+    /** For a test of the stub's seccomp filter: a syscall number the setup injects as well (-1: none). */
+    static volatile int injectAtSetupForTest = -1;
 
     private final MemoryManager mm;
     private final ElfImage elf;
     private final String exe;
     private final String execfn;
-    private final List<String> argv;
-    private final List<String> envp;
+    private final List<byte[]> argv;
+    private final List<byte[]> envp;
     private final Path root;
     private final String guestCwd;
     private final Guest.Options options;
@@ -84,7 +86,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private long guestFaults;
     private Guest.Result result;
 
-    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<String> argv, List<String> envp, Path root, String guestCwd,
+    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<byte[]> argv, List<byte[]> envp, Path root, String guestCwd,
             Guest.Options options) {
         this.mm = mm;
         this.elf = elf;
@@ -151,8 +153,10 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             } catch (ChildMirror.MirrorFailure e) {
                 error = "guest killed: " + e.getMessage() + (e.errno == 12 ? " (out of host mappings: vm.max_map_count)" : "");
                 status = 128 + Ptrace.SIGKILL;
-            } catch (NativeCallException | IllegalStateException e) {
-                error = "guest failed: " + e.getMessage();
+            } catch (ChildGone g) {
+                status = shellStatus(g.status); // it ended (killed from outside, say) while being set up
+            } catch (RuntimeException e) {
+                error = "guest failed: " + e;
                 status = 127;
             } finally {
                 endChild();
@@ -205,6 +209,12 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 GuestStub.USER_TOP - GuestStub.BASE - GuestStub.SIZE, 0, 0, 0, 0));
         // A guest killed by a signal must not leave a core file of the stub behind.
         check("prlimit64", syscall(SYS_PRLIMIT64, 0, RLIMIT_CORE, GuestStub.ZEROS, 0, 0, 0));
+        // From now on the stub only runs `syscall; int3`: execute-only, so a guest cannot read it
+        // (where the host has protection keys; elsewhere PROT_EXEC reads too).
+        check("mprotect", syscall(ChildMirror.SYS_MPROTECT, GuestStub.BASE, GuestStub.SIZE, 4, 0, 0, 0));
+        if (injectAtSetupForTest >= 0) {
+            syscall(injectAtSetupForTest, 0, 0, 0, 0, 0, 0);
+        }
 
         mirror = new ChildMirror(s.size() / PAGE);
         s.attach(mirror);
@@ -312,6 +322,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private boolean syscall(Task task) {
         syscalls++;
         long nr = tracee.reg(ORIG_RAX);
+        if (inStub(tracee.reg(RIP) - 2)) {
+            // The guest jumped into the stub: on Linux nothing is mapped there.
+            pendingSignals.add(SIGSEGV);
+            return false;
+        }
         long a0 = tracee.reg(RDI), a1 = tracee.reg(RSI), a2 = tracee.reg(RDX), a3 = tracee.reg(R10), a4 = tracee.reg(R8),
                 a5 = tracee.reg(R9);
         if (!viaSyscallInstruction()) {
@@ -386,8 +401,18 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         return mirror.mapAt(this, page);
     }
 
+    private static boolean inStub(long address) {
+        return address >= GuestStub.BASE && address < GuestStub.BASE + GuestStub.SIZE;
+    }
+
     /** Any other signal stop: a group stop is let go; a signal is delivered on the next resume. */
     private void signal(int sig) {
+        if (sig == Ptrace.SIGTRAP) {
+            loadRegs();
+            if (inStub(tracee.reg(RIP) - 1)) {
+                sig = SIGSEGV; // the stub's int3, reached by a guest that jumped there: Linux maps nothing there
+            }
+        }
         if (sig == Ptrace.SIGSTOP || sig == 20 || sig == 21 || sig == 22) {
             if (Ptrace.ptrace(Ptrace.PTRACE_GETSIGINFO, pid, 0, 0) == -22) {
                 return; // EINVAL: a group stop, not a signal to deliver

@@ -62,6 +62,7 @@ public final class Syscalls {
         Signals.register(r);
         ThreadSetup.register(r);
         Exit.register(r);
+        Poll.register(r);
     }
 
     private Syscalls() {}
@@ -155,12 +156,18 @@ public final class Syscalls {
         if (address == 0) {
             return "NULL";
         }
-        byte[] buf = new byte[65];
+        byte[] buf = new byte[66]; // 64 shown; a return of 66 means more than 65 with the NUL: "..."
         long n = task.space().strncpyFromUserNofault(buf, 0, address, buf.length);
         if (n < 0) {
             return "0x" + Long.toHexString(address);
         }
         int len = (int) Math.min(n, 64);
+        for (int i = 0; i < len; i++) {
+            if (buf[i] == 0) {
+                len = i;
+                break;
+            }
+        }
         StringBuilder sb = new StringBuilder("\"");
         for (int i = 0; i < len; i++) {
             int c = buf[i] & 0xff;
@@ -172,6 +179,6 @@ public final class Syscalls {
             }
         }
         sb.append('"');
-        return n >= 65 ? sb.append("...").toString() : sb.toString();
+        return n > 65 ? sb.append("...").toString() : sb.toString();
     }
 }

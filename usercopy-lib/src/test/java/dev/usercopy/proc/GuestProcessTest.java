@@ -72,6 +72,43 @@ class GuestProcessTest {
     }
 
     @Test
+    void theStubCannotBeRead() throws Exception {
+        // Natively nothing is mapped at 0x7f0000000000; here the stub is, execute-only (protection keys).
+        org.junit.jupiter.api.Assumptions.assumeFalse(dev.usercopy.platform.HostKernel.EXEC_ONLY_READABLE,
+                "this host makes PROT_EXEC readable: the stub page cannot be hidden from reads");
+        assertEquals(139, both("readstub", "_start: mov rax, [0x7f0000000000]\nmov edi, 0\n" + EXIT));
+    }
+
+    @Test
+    void theStubsFilterKillsAnInjectedCallOutsideItsList() throws Exception {
+        // Defence in depth: were the tracer ever to let a call through to the host, seccomp ends the child.
+        Path exe = NasmGuest.build("exit42", "_start: mov edi, 42\n" + EXIT);
+        Tracer.injectAtSetupForTest = 110; // getppid: harmless, but not a call the tracer ever needs
+        try {
+            Guest.Result r = Guest.run(mm, exe.toString(), List.of("exit42"), List.of(), Guest.Options.defaults());
+            assertEquals(128 + 31, r.status(), "killed by SIGSYS: " + r);
+        } finally {
+            Tracer.injectAtSetupForTest = -1;
+        }
+        Tracer.injectAtSetupForTest = 9; // mmap(NULL, 0): allowed through, EINVAL, the program runs
+        try {
+            assertEquals(42, Guest.run(mm, exe.toString(), List.of("exit42"), List.of(), Guest.Options.defaults()).status());
+        } finally {
+            Tracer.injectAtSetupForTest = -1;
+        }
+        mm.checkInvariants();
+        assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+
+    @Test
+    void jumpingIntoTheStubKillsWithSigsegv() throws Exception {
+        // Its `syscall; int3`, and its start (which would ask to be traced and stop itself).
+        assertEquals(139, both("jumpstub", "_start: mov eax, 39\nmov rcx, 0x7f00000000c0\njmp rcx\n"));
+        assertEquals(139, both("jumpstart", "_start: mov rcx, 0x7f00000000c3\njmp rcx\n"));
+        assertEquals(139, both("jumpint3", "_start: mov rcx, 0x7f00000000c2\njmp rcx\n"));
+    }
+
+    @Test
     void theProgramsDataIsPrivateAndWritable() throws Exception {
         // .data is a private mapping of the file: written here, unchanged in the file.
         String src = "_start: mov eax, [rel value]\nadd eax, 1\nmov [rel value], eax\nmov edi, [rel value]\n" + EXIT
