@@ -56,8 +56,7 @@ class NasmGuestOracleTest {
     /** argv is bytes: a UTF-8 argument in the C locale reaches the program as the same bytes. */
     @Test
     void argvBytesArriveAsTheyWereGiven() {
-        assertSameAsLinux(Invocation.of(guest("startup"), "caf\u00e9"), new Known("4: argv bytes pass through the JVM's decoding",
-                "argv[1] = caf\\xef\\xbf\\xbd"), 0, "argv[1] = caf\u00e9");
+        assertSameAsLinux(Invocation.of(guest("startup"), "caf\u00e9"), 0, "argv[1] = caf\u00e9");
     }
 
     @Test
@@ -167,8 +166,7 @@ class NasmGuestOracleTest {
         "read-noncanonical, 139", "stack, 0", "munmapped, 139", "prot-none, 139",
     })
     void aFaultTheProgramCannotSurviveKillsItWithLinuxsSignal(String mode, int status) {
-        Known known = mode.equals("read-stub") ? new Known("3: the stub's page is readable", "survived") : null;
-        assertSameAsLinux(Invocation.of(guest("crash"), mode).in(Oracle.WORK), known, status, "about to: " + mode);
+        assertSameAsLinux(Invocation.of(guest("crash"), mode).in(Oracle.WORK), status, "about to: " + mode);
     }
 
     @Test
