@@ -1,7 +1,5 @@
 package dev.usercopy.sys;
 
-import java.util.Arrays;
-
 import dev.usercopy.platform.HostFiles;
 import dev.usercopy.uapi.Errno;
 
@@ -282,9 +280,5 @@ final class FileChange {
             return -Errno.EINVAL.number();
         }
         return HostFiles.ftruncate(f.hostFd(), t.arg(1));
-    }
-
-    static byte[] copy(byte[] b) {
-        return Arrays.copyOf(b, b.length);
     }
 }

@@ -1,6 +1,5 @@
 package dev.usercopy.sys;
 
-import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.platform.HostFiles;
 import dev.usercopy.uaccess.UserSlice;
 import dev.usercopy.uapi.Errno;
@@ -189,9 +188,5 @@ final class FileInfo {
         } finally {
             HostFiles.close((int) fd);
         }
-    }
-
-    static ErrnoException notDirectory(int fd) {
-        return new ErrnoException(Errno.ENOTDIR, fd, 0, "descriptor " + fd + " is not a directory");
     }
 }

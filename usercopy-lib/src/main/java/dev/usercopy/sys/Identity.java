@@ -155,8 +155,8 @@ final class Identity {
         long done = 0;
         while (done < length) {
             int n = (int) Math.min(buf.length, length - done);
-            // GRND_RANDOM draws from the same pool as the default since Linux 5.6; INSECURE never blocks.
-            long got = HostSystem.getrandom(buf, n, flags & GRND_NONBLOCK);
+            // The host's getrandom with the guest's flags: GRND_RANDOM is the same pool since Linux 5.6.
+            long got = HostSystem.getrandom(buf, n, flags);
             if (got < 0) {
                 return done > 0 ? done : got;
             }

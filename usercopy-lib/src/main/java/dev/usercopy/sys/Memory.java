@@ -21,13 +21,18 @@ import dev.usercopy.uapi.Errno;
  * under the stack, a hint taken when it is free, large anonymous mappings
  * aligned to 2 MiB.
  *
- * <p>File mappings of a guest descriptor are ENODEV for now: the file table
- * has no way yet to hand over what backs a descriptor.
+ * <p>A file mapping maps the host file the guest's descriptor holds (see
+ * {@code mapFile}).
  */
 final class Memory {
     static final long PAGE = AddressSpace.PAGE;
     static final int MAP_TYPE = 0x0f;
     static final int MAP_HUGETLB = 0x40000;
+    /** x86's MAP_ABOVE4G: a placement hint, accepted by MAP_SHARED_VALIDATE (a host check shows it). */
+    static final int MAP_ABOVE4G = 0x80;
+    /** Linux's LEGACY_MAP_MASK: the flags MAP_SHARED_VALIDATE accepts. */
+    static final int LEGACY_MAP_FLAGS = 0x01 | 0x02 | 0x10 | 0x20 | 0x800 | 0x1000 | 0x4000000 | 0x100 | 0x2000 | 0x4000 | 0x8000 | 0x10000
+            | 0x20000 | 0x40000;
     static final int MREMAP_MAYMOVE = 1;
     static final int MREMAP_FIXED = 2;
     static final int MREMAP_DONTUNMAP = 4;
@@ -53,7 +58,7 @@ final class Memory {
 
     /**
      * x86-64's mmap: an unaligned offset is EINVAL before anything; then
-     * the descriptor (EBADF, else ENODEV, see the class comment); then
+     * the descriptor (EBADF); then
      * do_mmap's checks (the length, the address) and the placement.
      */
     private static long mmap(Task t) {
@@ -65,15 +70,21 @@ final class Memory {
         if ((offset & (PAGE - 1)) != 0) {
             return -Errno.EINVAL.number();
         }
+        OpenFile file = null;
         if ((flags & MapFlags.ANONYMOUS) == 0) {
-            return -Errno.ENODEV.number();
-        }
-        if ((flags & MAP_HUGETLB) != 0) {
+            file = t.files().get(t.intArg(4)); // EBADF
+            if (file.isPath()) {
+                return -Errno.EBADF.number(); // fget does not see O_PATH descriptors
+            }
+        } else if ((flags & MAP_HUGETLB) != 0) {
             return -Errno.ENOMEM.number(); // no huge pages are reserved for guests
         }
         AddressSpace space = t.space();
         if ((flags & (MapFlags.FIXED | MapFlags.FIXED_NOREPLACE)) != 0) {
-            return space.mmap(addr, length, prot, flags);
+            if (file == null) {
+                return space.mmap(addr, length, prot, flags);
+            }
+            return mapFile(t, file, addr, length, prot, flags, offset);
         }
         // do_mmap's checks before it places the mapping, in its order.
         if (length == 0) {
@@ -86,12 +97,88 @@ final class Memory {
         if (Long.compareUnsigned((offset >>> 12) + (aligned >>> 12), offset >>> 12) < 0) {
             return -Errno.EOVERFLOW.number();
         }
-        boolean thp = (flags & MAP_TYPE) == MapFlags.PRIVATE && addr == 0 && aligned % Placement.PMD == 0;
+        boolean thp = file == null && (flags & MAP_TYPE) == MapFlags.PRIVATE && addr == 0 && aligned % Placement.PMD == 0;
         long at = Placement.of(t).find(Placement.roundHintToMin(addr), aligned, thp);
         if (at < 0) {
             return -Errno.ENOMEM.number();
         }
-        return space.mmap(at, length, prot, (flags & ~MapFlags.FIXED) | MapFlags.FIXED_NOREPLACE);
+        if (file == null) {
+            return space.mmap(at, length, prot, (flags & ~MapFlags.FIXED) | MapFlags.FIXED_NOREPLACE);
+        }
+        // MAP_FIXED, not NOREPLACE, which MAP_SHARED_VALIDATE would refuse: the range was just found free by this task's only thread.
+        return mapFile(t, file, at, length, prot, flags | MapFlags.FIXED, offset);
+    }
+
+    /**
+     * A file mapping of a guest descriptor, with do_mmap's file checks in
+     * its order once the address is known: the offset's range (EOVERFLOW),
+     * the mapping type (EINVAL; EOPNOTSUPP for flags MAP_SHARED_VALIDATE
+     * does not know), a shared writable mapping of a descriptor not open for
+     * writing and any mapping of one not open for reading (EACCES), and a
+     * file that cannot be mapped: a directory, pipe, socket or device
+     * (ENODEV). The host file is the one the descriptor holds, reached
+     * through {@code /proc/self/fd}; the address space reads it through its
+     * page cache, and writes back only what a shared mapping of a
+     * descriptor open for writing wrote.
+     */
+    private static long mapFile(Task t, OpenFile file, long at, long length, int prot, int flags, long offset) {
+        AddressSpace space = t.space();
+        if ((flags & MapFlags.FIXED) != 0 || (flags & MapFlags.FIXED_NOREPLACE) != 0) {
+            // The address checks first, as do_mmap makes them, by asking for nothing but the checks.
+            long n = pageUp(length);
+            if (length == 0) {
+                return -Errno.EINVAL.number();
+            }
+            if (n == 0 || Long.compareUnsigned(n, Math.min(space.size(), GuestMemory.TASK_SIZE)) > 0) {
+                return -Errno.ENOMEM.number();
+            }
+            if (Long.compareUnsigned(at, space.size() - n) > 0) {
+                return -Errno.ENOMEM.number();
+            }
+            if ((at & (PAGE - 1)) != 0) {
+                return -Errno.EINVAL.number();
+            }
+            if (at < AddressSpace.MIN_ADDRESS) {
+                return -Errno.EPERM.number();
+            }
+            if ((flags & MapFlags.FIXED_NOREPLACE) != 0 && !Placement.of(t).isFree(at, at + n)) {
+                return -Errno.EEXIST.number();
+            }
+        }
+        if (offset < 0 || pageUp(length) > Long.MAX_VALUE - offset) {
+            return -Errno.EOVERFLOW.number();
+        }
+        boolean shared;
+        switch (flags & MAP_TYPE) {
+            case MapFlags.SHARED -> shared = true;
+            case MapFlags.SHARED_VALIDATE -> {
+                if ((flags & ~(LEGACY_MAP_FLAGS | MAP_ABOVE4G)) != 0) { // MAP_FIXED_NOREPLACE too, as Linux
+                    return -Errno.EOPNOTSUPP.number();
+                }
+                shared = true;
+            }
+            case MapFlags.PRIVATE -> shared = false;
+            default -> {
+                return -Errno.EINVAL.number();
+            }
+        }
+        if (shared && (prot & Prot.WRITE) != 0 && !file.writable() || !file.readable()) {
+            return -Errno.EACCES.number();
+        }
+        if (!file.regular() || file.type() == dev.usercopy.platform.HostFiles.S_IFBLK) {
+            return -Errno.ENODEV.number();
+        }
+        java.nio.file.Path path;
+        try {
+            path = java.nio.file.Files.readSymbolicLink(java.nio.file.Path.of("/proc/self/fd/" + file.hostFd()));
+        } catch (java.io.IOException e) {
+            return -Errno.ENODEV.number();
+        }
+        if (!path.isAbsolute() || path.toString().endsWith(" (deleted)")) {
+            return -Errno.ENODEV.number(); // unlinked since it was opened: no path reaches it
+        }
+        // The address space knows neither placement hint: both are done with here.
+        return space.mmapFile(at, length, prot, flags & ~(MAP_ABOVE4G | MapFlags.FIXED_NOREPLACE) | MapFlags.FIXED, path, offset);
     }
 
     /**

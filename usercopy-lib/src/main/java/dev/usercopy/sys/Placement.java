@@ -17,8 +17,9 @@ import dev.usercopy.mm.Grant;
  *     raised to it ({@code round_hint_to_min}).</li>
  * <li>Otherwise the highest free range that ends at or below
  *     {@code mmap_base}: the top of user space less a gap for the stack of
- *     RLIMIT_STACK plus the stack guard gap, at least 128 MiB and at most
- *     5/6 of user space ({@code mmap_base()} in arch/x86/mm/mmap.c).</li>
+ *     RLIMIT_STACK (as it was when the program started) plus the stack
+ *     guard gap, at least 128 MiB and at most 5/6 of user space
+ *     ({@code mmap_base()} in arch/x86/mm/mmap.c).</li>
  * <li>None there: the lowest free range from a third of user space up
  *     (the bottom-up fallback), which is also the whole layout when
  *     RLIMIT_STACK is unlimited ({@code mmap_is_legacy}).</li>
@@ -52,7 +53,7 @@ final class Placement {
 
     static Placement of(Task t) {
         AddressSpace space = t.space();
-        return new Placement(space.grants(), Math.min(space.size(), GuestMemory.TASK_SIZE), t.limits().soft(ResourceLimits.RLIMIT_STACK));
+        return new Placement(space.grants(), Math.min(space.size(), GuestMemory.TASK_SIZE), t.limits().stackAtStart());
     }
 
     /** mmap_base for a user space ending at {@code top}: below the stack's gap. */
@@ -108,6 +109,11 @@ final class Placement {
             }
         }
         return bottomUp(length, (top / 3 + PAGE - 1) & -PAGE);
+    }
+
+    /** Whether no grant overlaps [from, to). */
+    boolean isFree(long from, long to) {
+        return free(from, to);
     }
 
     private boolean free(long from, long to) {

@@ -45,8 +45,8 @@ final class Remap {
         }
         long oldLen = Memory.pageUp(oldLenIn);
         long newLen = Memory.pageUp(newLenIn);
-        if (newLen == 0) {
-            return -Errno.EINVAL.number();
+        if (newLen == 0 || Long.compareUnsigned(newLen, GuestMemory.TASK_SIZE) > 0) {
+            return -Errno.EINVAL.number(); // nothing, or more than user space
         }
         AddressSpace space = t.space();
         if (fixed || dontUnmap) {

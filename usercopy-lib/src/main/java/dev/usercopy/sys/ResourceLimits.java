@@ -25,6 +25,7 @@ public final class ResourceLimits {
 
     private final long[] soft = new long[RLIM_NLIMITS];
     private final long[] hard = new long[RLIM_NLIMITS];
+    private long stackAtStart;
 
     private ResourceLimits() {}
 
@@ -36,6 +37,7 @@ public final class ResourceLimits {
             l.soft[r] = v[0];
             l.hard[r] = v[1];
         }
+        l.stackAtStart = l.soft[RLIMIT_STACK];
         String nofile = System.getProperty(NOFILE_PROPERTY);
         if (nofile != null && !nofile.isBlank()) {
             long v = nofile.strip().equals("unlimited") ? INFINITY : parse(nofile.strip());
@@ -57,6 +59,15 @@ public final class ResourceLimits {
     /** The soft limit of {@code resource} (0..15). */
     public long soft(int resource) {
         return soft[resource];
+    }
+
+    /**
+     * RLIMIT_STACK's soft limit when the program started: Linux lays out
+     * the address space (mmap_base) by it at exec, and a later setrlimit
+     * does not move it.
+     */
+    public long stackAtStart() {
+        return stackAtStart;
     }
 
     /** The hard limit of {@code resource} (0..15). */

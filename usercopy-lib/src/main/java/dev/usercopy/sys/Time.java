@@ -80,8 +80,12 @@ final class Time {
             which = clock & 7;
         }
         int hostPid = t.cpu().hostPid();
-        // MAKE_PROCESS_CPUCLOCK / MAKE_THREAD_CPUCLOCK; pid 0 is the caller, so without a child the serving thread.
-        return (~(hostPid > 0 ? hostPid : 0) << 3) | which;
+        if (hostPid <= 0) {
+            return ~0 << 3 | which; // pid 0: the caller, the serving thread or the JVM
+        }
+        // MAKE_PROCESS_CPUCLOCK of the child. Linux lets a process read only its own threads' clocks,
+        // and the guest is one thread: its thread clock is its process clock.
+        return ~hostPid << 3 | (which & 3);
     }
 
     /** The time of {@code clock} as {sec, nsec}, or null when the guest or the host has no such clock. */

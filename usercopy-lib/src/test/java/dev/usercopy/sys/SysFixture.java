@@ -20,10 +20,15 @@ final class SysFixture implements AutoCloseable {
     private long fsBase;
 
     SysFixture() {
-        this(MemoryManager.Config.defaults().withFrames(1L << 16));
+        this(0);
     }
 
-    SysFixture(MemoryManager.Config config) {
+    /** A task whose CPU clocks are host process {@code hostPid}'s (0: none). */
+    SysFixture(int hostPid) {
+        this(MemoryManager.Config.defaults().withFrames(1L << 16), hostPid);
+    }
+
+    SysFixture(MemoryManager.Config config, int hostPid) {
         mm = new MemoryManager(config);
         space = mm.newAddressSpace();
         task = new Task(space, FileTable.withStdio(), new FsContext(Path.of("/"), null, Path.of("/")), new Task.Cpu() {
@@ -35,6 +40,11 @@ final class SysFixture implements AutoCloseable {
             @Override
             public void setFsBase(long base) {
                 fsBase = base;
+            }
+
+            @Override
+            public int hostPid() {
+                return hostPid;
             }
         }, "/test", BRK_START);
     }

@@ -30,8 +30,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * start, as each case says.
  *
  * <p>Left out, as known differences (see the report of this family): mmap
- * below mmap_min_addr with MAP_FIXED (root may natively; EPERM here), file
- * mappings (ENODEV here), getpid/getppid (the guest is pid 1).
+ * below mmap_min_addr with MAP_FIXED (root may natively; EPERM here),
+ * getpid/getppid (the guest is pid 1). Descriptor 3 is the case file, open
+ * read-only on both sides, for the file mappings.
  */
 class SysOracleTest {
     @TempDir
@@ -50,7 +51,7 @@ class SysOracleTest {
         Files.writeString(casesFile, text);
         Path exe = HostProgram.compile("sys_oracle.c", dir);
         Map<String, String> host = hostAnswers(HostProgram.run(List.of(exe.toString(), casesFile.toString())), cases);
-        Map<String, String> guest = guestAnswers(cases);
+        Map<String, String> guest = guestAnswers(cases, casesFile);
         List<String> wrong = new ArrayList<>();
         for (Case c : cases) {
             if (!host.get(c.name()).equals(guest.get(c.name()))) {
@@ -106,8 +107,13 @@ class SysOracleTest {
     }
 
     /** The same layout as the C side: 256 pages, W and W2 read-write, R read-only, N PROT_NONE, the rest unmapped. */
-    private static Map<String, String> guestAnswers(List<Case> cases) {
+    private static Map<String, String> guestAnswers(List<Case> cases, Path casesFile) {
         try (SysFixture f = new SysFixture()) {
+            // The C side has the case file open read-only as descriptor 3: so has the guest.
+            int hostFd = (int) dev.usercopy.platform.HostFiles.openat(-100, (casesFile + "\0").getBytes(StandardCharsets.UTF_8),
+                    dev.usercopy.platform.HostFiles.O_CLOEXEC, 0);
+            assertTrue(hostFd >= 0, "open " + casesFile);
+            assertEquals(3, f.task.files().install(new OpenFile(hostFd, 0, FileOpen.typeOf(hostFd)), false));
             long brk = f.call(12, 0);
             long base = f.call(9, 0, 256 * 4096, 3, 0x22, -1, 0);
             assertTrue(base > 0, "region mapped: " + base);

@@ -107,7 +107,7 @@ abstract class SysScenario extends MmScenario {
     /** A host pipe {read, write}, closed after the test by the caller's try. */
     static int[] pipe() {
         int[] fds = new int[2];
-        assertEquals(0, HostFiles.pipe2(fds, HostFiles.O_CLOEXEC));
+        assertEquals(0, HostFiles.pipe2(fds, HostFiles.O_CLOEXEC | HostFiles.O_NONBLOCK)); // a drain of an empty pipe must fail, not hang
         return fds;
     }
 
