@@ -33,6 +33,9 @@ public final class Ptrace {
     public static final int PTRACE_SYSEMU = 31;
     public static final int PTRACE_SETOPTIONS = 0x4200;
     public static final int PTRACE_GETSIGINFO = 0x4202;
+    public static final int PTRACE_GET_SYSCALL_INFO = 0x420e;
+    /** {@code <linux/audit.h>}: the arch PTRACE_GET_SYSCALL_INFO reports for a 64-bit syscall (int 0x80 reports i386's). */
+    public static final long AUDIT_ARCH_X86_64 = 0xc000003eL;
     public static final int PTRACE_O_TRACESYSGOOD = 1;
     public static final int PTRACE_O_EXITKILL = 0x100000;
     // <sys/wait.h>
@@ -55,6 +58,8 @@ public final class Ptrace {
     static final long SIGSET_T_SIZE = 128;
     /** siginfo_t is 128 bytes: si_signo at 0, si_code at 8, si_addr at 16 for SIGSEGV. */
     static final long SIGINFO_SIZE = 128;
+    /** The buffer for struct ptrace_syscall_info (88 bytes on x86-64; the host writes at most what it is given). */
+    static final long SYSCALL_INFO_SIZE = 128;
 
     private static final MethodHandle MH$ptrace = Posix.findFunction("ptrace",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Posix.CAPTURE_ERRNO,
@@ -186,12 +191,24 @@ public final class Ptrace {
         private final MemorySegment regs;
         private final MemorySegment siginfo;
         private final MemorySegment status;
+        private final MemorySegment syscallInfo;
 
         public Tracee(int pid, Arena arena) {
             this.pid = pid;
             this.regs = arena.allocate(user_regs_struct.$LAYOUT);
             this.siginfo = arena.allocate(SIGINFO_SIZE, 8);
             this.status = arena.allocate(JAVA_INT);
+            this.syscallInfo = arena.allocate(SYSCALL_INFO_SIZE, 8);
+        }
+
+        /**
+         * The arch of the syscall the child is stopped at
+         * (PTRACE_GET_SYSCALL_INFO; struct ptrace_syscall_info's u32 arch at
+         * offset 4), or -1 where the host cannot say.
+         */
+        public long syscallArch() {
+            long r = ptrace(PTRACE_GET_SYSCALL_INFO, pid, SYSCALL_INFO_SIZE, syscallInfo.address());
+            return r <= 0 ? -1 : Integer.toUnsignedLong(syscallInfo.get(JAVA_INT, 4));
         }
 
         public int pid() {

@@ -70,7 +70,8 @@ final class ElfImage {
             long phoff = h.getLong(32);
             int phentsize = h.getShort(54) & 0xffff;
             int phnum = h.getShort(56) & 0xffff;
-            if (phentsize != 56 || phnum == 0 || phnum > 64 || phoff < 0 || phoff > ch.size()) {
+            // Linux reads at most ELF_MIN_ALIGN bytes of them: 73 headers.
+            if (phentsize != 56 || phnum == 0 || 56 * phnum > PAGE || phoff < 0 || phoff > ch.size()) {
                 throw noexec(file, "bad program headers");
             }
             ByteBuffer ph = ByteBuffer.allocate(56 * phnum).order(ByteOrder.LITTLE_ENDIAN);
@@ -115,7 +116,7 @@ final class ElfImage {
         long base = base();
         long end = 0;
         long phdr = 0;
-        boolean execStack = true; // x86-64 without PT_GNU_STACK
+        boolean execStack = false; // x86-64 without PT_GNU_STACK: only ia32 programs get an executable stack (Linux 5.8)
         List<long[]> fileRanges = new ArrayList<>();
         for (Segment s : segments) {
             if (s.type() == PT_GNU_STACK) {
@@ -143,7 +144,8 @@ final class ElfImage {
                 filePagesEnd = start;
             }
             if (pageUp(memEnd) > filePagesEnd) {
-                space.mmap(filePagesEnd, pageUp(memEnd) - filePagesEnd, prot, MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS);
+                // Linux maps these with vm_brk_flags: read-write whatever the segment's flags, executable if it is.
+                space.mmap(filePagesEnd, pageUp(memEnd) - filePagesEnd, 3 | (prot & 4), MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS);
             }
             if (phdr == 0 && phoff >= s.offset() && phoff + 56L * phnum <= s.offset() + s.filesz()) {
                 phdr = vaddr + (phoff - s.offset());

@@ -31,8 +31,10 @@ final class InitialStack {
     static final int AT_NULL = 0, AT_PHDR = 3, AT_PHENT = 4, AT_PHNUM = 5, AT_PAGESZ = 6, AT_BASE = 7, AT_FLAGS = 8,
             AT_ENTRY = 9, AT_UID = 11, AT_EUID = 12, AT_GID = 13, AT_EGID = 14, AT_PLATFORM = 15, AT_HWCAP = 16,
             AT_CLKTCK = 17, AT_SECURE = 23, AT_RANDOM = 25, AT_HWCAP2 = 26, AT_EXECFN = 31, AT_MINSIGSTKSZ = 51;
-    /** Linux's limit on argv and envp together: a quarter of the stack. */
+    /** Linux's limit on argv and envp together, their pointers included: a quarter of the stack. */
     static final long MAX_ARG_BYTES = 2L << 20;
+    /** Linux's MAX_ARG_STRLEN: the longest one string may be, its NUL included. */
+    static final long MAX_ARG_STRLEN = 32 * AddressSpace.PAGE;
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Map<Integer, Long> HOST_AUXV = hostAuxv();
 
@@ -40,18 +42,24 @@ final class InitialStack {
 
     /** Builds the stack below {@code top}; returns the initial {@code rsp}. E2BIG when the strings do not fit. */
     static long build(AddressSpace space, long top, List<byte[]> argv, List<byte[]> envp, String execfn, ElfImage.Loaded elf) {
-        byte[][] args = bytes(argv);
+        // An empty argv is given one empty string, as Linux does since 5.18 (argv[0] is never NULL).
+        byte[][] args = bytes(argv.isEmpty() ? List.of(new byte[0]) : argv);
         byte[][] envs = bytes(envp);
         byte[] fn = (execfn + "\0").getBytes(StandardCharsets.UTF_8);
-        long strings = fn.length + 8;
-        for (byte[] b : args) {
-            strings += b.length;
+        // bprm_stack_limits: the pointers come off the limit first, then the strings must fit in the rest.
+        long pointers = 8L * (args.length + envs.length);
+        long strings = fn.length;
+        for (byte[][] list : new byte[][][] {args, envs}) {
+            for (byte[] b : list) {
+                if (b.length > MAX_ARG_STRLEN) {
+                    throw new ErrnoException(Errno.E2BIG, top, b.length, "an argument or environment string of " + b.length + " bytes");
+                }
+                strings += b.length;
+            }
         }
-        for (byte[] b : envs) {
-            strings += b.length;
-        }
-        if (strings + 8L * (args.length + envs.length + 2) > MAX_ARG_BYTES) { // the pointers live on the stack too
-            throw new ErrnoException(Errno.E2BIG, top, strings, "arguments and environment of " + strings + " bytes");
+        if (pointers >= MAX_ARG_BYTES || strings > MAX_ARG_BYTES - pointers) {
+            throw new ErrnoException(Errno.E2BIG, top, strings + pointers,
+                    "arguments and environment of " + strings + " bytes and " + pointers / 8 + " pointers");
         }
         // Strings at the top, end marker last, as Linux: [argv strings][envp strings][execfn][8 zero bytes].
         long p = top - 8 - fn.length;

@@ -52,6 +52,7 @@ import static dev.usercopy.platform.user_regs_struct.SS;
 final class Tracer implements Runnable, ChildMirror.Injector {
     static final int SYSCALL_STOP = Ptrace.SIGTRAP | 0x80;
     static final int SIGSEGV = 11;
+    static final int ESRCH = 3;
     static final int SYS_PRLIMIT64 = 302;
     static final int RLIMIT_CORE = 4;
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
@@ -83,6 +84,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private AddressSpace space;
     private long syscalls;
     private Task task;
+    /** The guest's descriptors, closed when it ends however it ends. */
+    private FileTable files;
     private long guestFaults;
     private Guest.Result result;
 
@@ -156,12 +159,19 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             } catch (ChildGone g) {
                 status = shellStatus(g.status); // it ended (killed from outside, say) while being set up
             } catch (RuntimeException e) {
-                error = "guest failed: " + e;
-                status = 127;
+                if (killed || e instanceof NativeCallException n && n.errno() == ESRCH) {
+                    status = 128 + Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
+                } else {
+                    error = "guest failed: " + e;
+                    status = 127;
+                }
             } finally {
                 endChild();
+                if (files != null) {
+                    files.closeAll(); // the host descriptors it held
+                }
                 if (task != null) {
-                    task.files().closeAll(); // the host descriptors it held
+                    task.fs().close(); // and its root, --rw and working directories
                 }
                 kernelFaults = s.faultsResolved() - guestFaults;
                 if (options.atExit() != null) {
@@ -241,7 +251,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.setReg(ORIG_RAX, -1);
         regsDirty = true;
 
-        FileTable files = FileTable.withStdio();
+        // The descriptors stop where the user's soft limit did, not at the JVM's raised one.
+        long nofile = dev.usercopy.sys.ResourceLimits.inherited().soft(dev.usercopy.sys.ResourceLimits.RLIMIT_NOFILE);
+        files = FileTable.withStdio((int) Math.max(3, Math.min(nofile < 0 ? 1 << 20 : nofile, 1 << 20)));
         if (options.stdout() != null) {
             files.redirectOutput(1, options.stdout());
         }
@@ -259,6 +271,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     public void setFsBase(long base) {
                         tracee.setReg(FS_BASE, base);
                         regsDirty = true;
+                    }
+
+                    @Override
+                    public int hostPid() {
+                        return pid;
                     }
                 }, exe, loaded.brk());
         return serve(task);
@@ -297,7 +314,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     }
                 } else if (stop == SIGSEGV) {
                     long[] info = tracee.siginfo();
-                    if (!fault(info[2])) {
+                    // Only the kernel's own SIGSEGV (si_code > 0) is a fault; one sent by kill() is a signal.
+                    if (info[1] <= 0 || !fault(info[2])) {
                         if (options.trace() != null) {
                             loadRegs();
                             options.trace().printf("--- SIGSEGV {si_code=%d, si_addr=0x%x} at rip 0x%x: not the guest's to touch ---%n",
@@ -377,10 +395,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         byte[] insn = new byte[2];
         long rip = tracee.reg(RIP);
         if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
-            // Not readable by the kernel (an execute-only page, or not present yet): resolve it and try again.
+            // Not readable by the kernel (an execute-only page, or not present yet): resolve it and try again,
+            // and where the page stays unreadable, ask the host which kind of call it stopped at.
             space.resolve(rip - 2, false);
             if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
-                return false;
+                return tracee.syscallArch() == Ptrace.AUDIT_ARCH_X86_64; // int 0x80 reports AUDIT_ARCH_I386
             }
         }
         return insn[0] == 0x0f && insn[1] == 0x05;
@@ -448,14 +467,16 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             }
             int sig = Ptrace.stopSig(st);
             if (sig == Ptrace.SIGTRAP) {
-                break;
-            }
-            if (sig != SYSCALL_STOP) {
+                tracee.loadRegs();
+                if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
+                    break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
+                }
+                pendingSignals.add(sig); // sent from outside: the guest's to die of
+            } else if (sig != SYSCALL_STOP) {
                 signal(sig);
             }
             tracee.resume(Ptrace.PTRACE_CONT, 0);
         }
-        tracee.loadRegs();
         long r = tracee.reg(RAX);
         tracee.restoreRegs(saved);
         regsDirty = true;

@@ -170,6 +170,38 @@ class AbiTest {
         return checks;
     }
 
+    /**
+     * Ptrace's constants (glibc has the PTRACE_* requests as enum values, so
+     * each is evaluated, not looked up as a macro), the sizes of the opaque
+     * spawn structs it allocates, and user_regs_struct member by member.
+     */
+    private static List<Check> ptraceChecks() {
+        List<Check> checks = new ArrayList<>();
+        for (Field f : Ptrace.class.getDeclaredFields()) {
+            int mod = f.getModifiers();
+            if (!Modifier.isPublic(mod) || !Modifier.isStatic(mod) || !Modifier.isFinal(mod) || f.getType() != int.class) {
+                continue;
+            }
+            try {
+                checks.add(Check.ofInt("Ptrace." + f.getName(), "(" + f.getName() + ")", f.getInt(null)));
+            } catch (IllegalAccessException e) {
+                throw new AssertionError(e);
+            }
+        }
+        checks.add(Check.of("Ptrace.POSIX_SPAWN_FILE_ACTIONS_T_SIZE", "sizeof(posix_spawn_file_actions_t)", Ptrace.POSIX_SPAWN_FILE_ACTIONS_T_SIZE));
+        checks.add(Check.of("Ptrace.POSIX_SPAWNATTR_T_SIZE", "sizeof(posix_spawnattr_t)", Ptrace.POSIX_SPAWNATTR_T_SIZE));
+        checks.add(Check.of("Ptrace.SIGSET_T_SIZE", "sizeof(sigset_t)", Ptrace.SIGSET_T_SIZE));
+        checks.add(Check.of("Ptrace.SIGINFO_SIZE", "sizeof(siginfo_t)", Ptrace.SIGINFO_SIZE));
+        checks.add(Check.of("Ptrace.AUDIT_ARCH_X86_64", "AUDIT_ARCH_X86_64", Ptrace.AUDIT_ARCH_X86_64));
+        checks.add(Check.of("Ptrace.SYSCALL_INFO_SIZE covers struct ptrace_syscall_info", "sizeof(struct __ptrace_syscall_info) < 129", 1L));
+        checks.add(Check.of("user_regs_struct.sizeof()", "sizeof(struct user_regs_struct)", user_regs_struct.sizeof()));
+        for (int i = 0; i < 27; i++) {
+            String name = user_regs_struct.name(i);
+            checks.add(Check.of("user_regs_struct " + name + " at 8 * " + i, "offsetof(struct user_regs_struct, " + name + ")", 8L * i));
+        }
+        return checks;
+    }
+
     /** Every public static final int or long of Posix, by name (PAGE_SIZE, which C has as sysconf, under that name). */
     private static List<Check> libcConstantChecks() {
         List<Check> checks = new ArrayList<>();
@@ -279,6 +311,11 @@ class AbiTest {
     }
 
     @TestFactory
+    Stream<DynamicTest> ptraceConstantsAndStructs() throws Exception {
+        return run(ptraceChecks());
+    }
+
+    @TestFactory
     Stream<DynamicTest> errnoNumbers() throws Exception {
         return run(errnoChecks());
     }
@@ -377,7 +414,7 @@ class AbiTest {
     /** Every check's C expression, once each. */
     private static Set<String> allExpressions() throws IOException {
         Set<String> all = new LinkedHashSet<>();
-        for (List<Check> group : List.of(structChecks(), libcConstantChecks(), hostFilesConstantChecks(), errnoChecks(),
+        for (List<Check> group : List.of(structChecks(), libcConstantChecks(), hostFilesConstantChecks(), ptraceChecks(), errnoChecks(),
                 builtLibraryChecks(), asmSourceChecks())) {
             for (Check check : group) {
                 all.add(check.c());
@@ -404,6 +441,11 @@ class AbiTest {
                 #include <sys/statfs.h>
                 #include <sys/ioctl.h>
                 #include <linux/openat2.h>
+                #include <sys/ptrace.h>
+                #include <linux/audit.h>
+                #include <sys/user.h>
+                #include <sys/wait.h>
+                #include <spawn.h>
                 #include <stddef.h>
                 #include <stdint.h>
                 #include <stdio.h>

@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -22,6 +23,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * status, the faults of their own memory, and the JVM's hold on them. Each
  * program also runs natively, and the two statuses must agree.
  */
+@org.junit.jupiter.api.Timeout(value = 180, unit = java.util.concurrent.TimeUnit.SECONDS) // a tracer that hangs must not hang the suite
 class GuestProcessTest {
     private static MemoryManager mm;
     private static long baselineUsed;
@@ -164,6 +166,15 @@ class GuestProcessTest {
     }
 
     @Test
+    void aSyscallInExecuteOnlyCodeIsServed() throws Exception {
+        // With protection keys the text page becomes unreadable, even to the kernel's copy that checks
+        // which instruction made the call: the host is asked instead.
+        String src = "_start: lea rdi, [rel _start]\nand rdi, -4096\nmov esi, 4096\nmov edx, 4\nmov eax, 10\nsyscall\n"
+                + "test rax, rax\njnz bad\nmov edi, 7\n" + EXIT + "bad: mov edi, 1\n" + EXIT;
+        assertEquals(7, both("execonly", src));
+    }
+
+    @Test
     void int80IsRefusedNotMisread() throws Exception {
         // i386 exit(5) through int 0x80 would end the program natively; here it must come back ENOSYS.
         String src = "_start: mov eax, 1\nmov ebx, 5\nint 0x80\nmov rdi, rax\nneg rdi\n" + EXIT;
@@ -203,5 +214,142 @@ class GuestProcessTest {
         }
         mm.checkInvariants();
         assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+
+    @Test
+    void aGuestThatCannotStartLeavesNoHostDescriptorOpen() throws Exception {
+        Path exe = NasmGuest.build("exit0", "_start: mov edi, 0\n" + EXIT);
+        assertEquals(0, both("exit0", "_start: mov edi, 0\n" + EXIT)); // the stub's memfd, opened once
+        long before = openDescriptors();
+        Guest.Result r = Guest.run(mm, exe.toString(), List.of("exit0"), List.of(),
+                Guest.Options.defaults().withOutput(Path.of("/dev/null"), Path.of("/nonexistent/dir/err")));
+        assertNotNull(r.error(), r.toString());
+        assertEquals(before, openDescriptors(), "host descriptors left open by a guest that could not start: " + r);
+        assertEquals(baselineUsed, mm.stats().usedFrames());
+    }
+
+    private static long openDescriptors() throws Exception {
+        try (var fds = Files.list(Path.of("/proc/self/fd"))) {
+            return fds.count();
+        }
+    }
+
+    @Test
+    void aGuestKilledWhileItIsSetUpEndsWith137AndLeavesNothing() throws Exception {
+        // Killed between the stub's spawn and the first resume, while its tracer injects the setup calls.
+        Path exe = NasmGuest.build("exit0", "_start: mov edi, 0\n" + EXIT);
+        for (int i = 0; i < 40; i++) {
+            Guest g = Guest.start(mm, exe.toString(), List.of("exit0"), List.of(), Guest.Options.defaults());
+            long until = System.nanoTime() + 2_000_000_000L;
+            while (g.hostPid() == 0 && System.nanoTime() < until) {
+                Thread.onSpinWait();
+            }
+            g.kill();
+            Guest.Result r = g.waitFor();
+            assertNotNull(r, "a guest's result, try " + i);
+            assertTrue(r.status() == 137 || r.status() == 0, r.toString());
+            assertEquals(baselineUsed, mm.stats().usedFrames());
+        }
+        mm.checkInvariants();
+    }
+
+    @Test
+    void theAuxiliaryVectorCarriesWhatAStaticProgramReads() throws Exception {
+        // Walks past argv and envp to auxv; each failed check exits with its own number.
+        String src = """
+                _start: mov rbx, rsp
+                mov rcx, [rbx]
+                lea rsi, [rbx + 16 + rcx*8]
+                .env: mov rax, [rsi]
+                add rsi, 8
+                test rax, rax
+                jnz .env
+                xor r12d, r12d
+                xor r13d, r13d
+                xor r14d, r14d
+                xor r15d, r15d
+                xor ebp, ebp
+                .aux: mov rax, [rsi]
+                mov rdx, [rsi + 8]
+                add rsi, 16
+                test rax, rax
+                jz .done
+                cmp rax, 6
+                cmove r12, rdx
+                cmp rax, 25
+                cmove r13, rdx
+                cmp rax, 3
+                cmove r14, rdx
+                cmp rax, 9
+                cmove r15, rdx
+                cmp rax, 31
+                cmove rbp, rdx
+                jmp .aux
+                .done: mov edi, 1
+                cmp r12, 4096
+                jne .exit
+                mov edi, 2
+                lea rax, [rel _start]
+                cmp r15, rax
+                jne .exit
+                mov edi, 3
+                cmp r13, rsi
+                jb .exit
+                mov edi, 4
+                mov rax, [r13]
+                or rax, [r13 + 8]
+                jz .exit
+                mov edi, 5
+                test r14, r14
+                jz .exit
+                cmp dword [r14], 1
+                jne .exit
+                mov edi, 6
+                cmp rbp, r13
+                jbe .exit
+                cmp byte [rbp], '/'
+                jne .exit
+                xor edi, edi
+                .exit: mov eax, 60
+                syscall
+                """;
+        assertEquals(0, both("auxv", src));
+    }
+
+    @Test
+    void bssSharingTheLastFilePageIsZeroedWhereTheFileHasBytes() throws Exception {
+        // .bss starts in .data's page, where the file goes on with its symbol table: those bytes must read 0.
+        String src = "_start: lea rsi, [rel zero]\nxor eax, eax\n.l: or al, [rsi]\ninc rsi\ntest rsi, 4095\njnz .l\n"
+                + "movzx edi, al\n" + EXIT + "section .data\nd: db 1\nsection .bss\nzero: resb 16384\n";
+        assertEquals(0, both("bsspage", src));
+    }
+
+    @Test
+    void mprotectTakesWriteAwayFromPagesTheChildMaps() throws Exception {
+        // Written (so the child maps it writable), then made read-only: the next write is a SIGSEGV.
+        String src = "_start: mov eax, 9\nxor edi, edi\nmov esi, 4096\nmov edx, 3\nmov r10d, 0x22\nmov r8, -1\nxor r9d, r9d\nsyscall\n"
+                + "mov rbx, rax\nmov byte [rbx], 1\nmov eax, 10\nmov rdi, rbx\nmov esi, 4096\nmov edx, 1\nsyscall\n"
+                + "mov byte [rbx], 2\nmov edi, 0\n" + EXIT;
+        assertEquals(139, both("roafter", src));
+    }
+
+    @Test
+    void munmapTakesPagesAwayFromTheChild() throws Exception {
+        // Two pages the child maps as one run; one of them unmapped (the first, then the last), then read.
+        for (int gone : new int[] {0, 4096}) {
+            String src = "_start: mov eax, 9\nxor edi, edi\nmov esi, 8192\nmov edx, 3\nmov r10d, 0x22\nmov r8, -1\nxor r9d, r9d\nsyscall\n"
+                    + "mov rbx, rax\nmov byte [rbx], 1\nmov byte [rbx + 4096], 1\nmov eax, 11\nlea rdi, [rbx + " + gone + "]\nmov esi, 4096\n"
+                    + "syscall\nmov al, [rbx + " + (4096 - gone) + "]\nmov al, [rbx + " + gone + "]\nmov edi, 0\n" + EXIT;
+            assertEquals(139, both("gone" + gone, src));
+        }
+    }
+
+    @Test
+    void pagesOfDataAreCopiedAtTheChildsFirstWrite() throws Exception {
+        // Three pages of .data, no bss: each the file's page until written; every write is the child's own fault.
+        String src = "_start: mov byte [rel data], 2\nmov byte [rel data + 4096], 3\nmov byte [rel data + 8192], 4\n"
+                + "movzx edi, byte [rel data]\nadd dil, [rel data + 4096]\nadd dil, [rel data + 8192]\nadd dil, [rel data + 8193]\n" + EXIT
+                + "section .data\ndata: times 12288 db 1\n";
+        assertEquals(2 + 3 + 4 + 1, both("datapages", src));
     }
 }

@@ -23,6 +23,20 @@ final class NasmGuest {
         return exe;
     }
 
+    /**
+     * A program assembled with {@code nasm -f bin} from {@code source} alone:
+     * for ELF files whose headers a test writes by hand (ld would not make them).
+     */
+    static Path buildRaw(String name, String source) throws IOException, InterruptedException {
+        Files.createDirectories(DIR);
+        Path asm = DIR.resolve(name + ".asm");
+        Path exe = DIR.resolve(name).toAbsolutePath();
+        Files.writeString(asm, source);
+        run(List.of("nasm", "-f", "bin", "-o", exe.toString(), asm.toString()));
+        exe.toFile().setExecutable(true);
+        return exe;
+    }
+
     private static void run(List<String> cmd) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes());
