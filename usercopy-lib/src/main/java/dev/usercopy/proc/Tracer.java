@@ -211,6 +211,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             throw new IllegalStateException("the guest stub did not stop for its tracer (wait status 0x" + Integer.toHexString(st)
                     + "): is ptrace allowed here?");
         }
+        Ptrace.pinWith(pid);
         Ptrace.ptraceOrThrow(Ptrace.PTRACE_SETOPTIONS, pid, 0, Ptrace.PTRACE_O_EXITKILL | Ptrace.PTRACE_O_TRACESYSGOOD);
         loadRegs();
         // Nothing of the stub's host process may stay reachable: its stack, vvar and vDSO go.
