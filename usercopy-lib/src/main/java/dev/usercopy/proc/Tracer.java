@@ -278,6 +278,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                     public int hostPid() {
                         return pid;
                     }
+
+                    @Override
+                    public boolean alive() {
+                        return childAlive();
+                    }
                 }, exe, loaded.brk());
         return serve(task);
     }
@@ -419,6 +424,17 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
         guestFaults++;
         return mirror.mapAt(this, page);
+    }
+
+    /** Whether the child still runs or is stopped (not a zombie, not gone): for a long sleep to notice a SIGKILL. */
+    private boolean childAlive() {
+        try {
+            String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (java.io.IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     private static boolean inStub(long address) {

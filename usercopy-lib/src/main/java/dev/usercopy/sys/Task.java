@@ -28,6 +28,15 @@ public final class Task {
         default int hostPid() {
             return 0;
         }
+
+        /**
+         * Whether the guest's host process still lives; a sleep looks every
+         * 100 ms, so a guest killed from outside does not keep its tracer
+         * asleep for the rest of its sleep.
+         */
+        default boolean alive() {
+            return true;
+        }
     }
 
     private final AddressSpace space;

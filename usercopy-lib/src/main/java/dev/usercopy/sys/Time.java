@@ -210,15 +210,18 @@ final class Time {
             if (left <= 0) {
                 return 0;
             }
-            if (Thread.interrupted()) {
+            boolean interrupted = Thread.interrupted();
+            if (interrupted || !t.cpu().alive()) {
                 if (rem != 0) {
                     GuestMemory.putTimespec(t, rem, left / NANOS, left % NANOS);
                 }
-                Thread.currentThread().interrupt();
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
                 return -Errno.EINTR.number();
             }
-            // A wall clock can be set: look again at least every second.
-            LockSupport.parkNanos(clock == CLOCK_REALTIME || clock == CLOCK_TAI ? Math.min(left, NANOS) : left);
+            // A wall clock can be set, and the guest can be killed: look again every 100 ms.
+            LockSupport.parkNanos(Math.min(left, NANOS / 10));
         }
     }
 

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import org.junit.jupiter.api.Assumptions;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -35,11 +34,10 @@ class GuestLifecycleTest {
 
     /**
      * The same while the tracer serves a long syscall: Linux kills a sleeping process at once.
-     * Under exec today the JVM goes on sleeping, then reports 127 with an ESRCH from ptrace
-     * (guest-findings.md, 11).
+     * (guest-findings.md, 11: the tracer slept on, then reported 127; a served sleep now looks
+     * every 100 ms whether its guest still lives.)
      */
     @Test
-    @Disabled("guest-findings.md 11: a guest killed during a served clock_nanosleep is noticed only when the sleep ends")
     void aGuestKilledDuringAServedSleepEndsExecWith137() throws Exception {
         assertKilledGuestEndsExec(SLEEPER);
     }
