@@ -42,6 +42,9 @@ public final class HostFiles {
     public static final int SYS_fchmod = 91;
     public static final int SYS_fstatfs = 138;
     public static final int SYS_getdents64 = 217;
+    public static final int SYS_poll = 7;
+    /** revents of a poll entry whose descriptor is not open. */
+    public static final short POLLNVAL = 0x20;
     public static final int SYS_openat = 257;
     public static final int SYS_mkdirat = 258;
     public static final int SYS_newfstatat = 262;
@@ -284,6 +287,22 @@ public final class HostFiles {
 
     public static long ftruncate(int fd, long length) {
         return syscall(SYS_ftruncate, fd, length, 0, 0, 0, 0);
+    }
+
+    /**
+     * {@code poll} over {@code n} entries of {@code fds} (struct pollfd: int
+     * fd, short events, short revents), the revents written back into it;
+     * the count of ready entries or {@code -errno}. Blocks the calling thread
+     * up to {@code timeoutMs} (-1: no limit).
+     */
+    public static long poll(byte[] fds, int n, int timeoutMs) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment buf = arena.allocate(Math.max(8, (long) n * 8), 8);
+            MemorySegment.copy(fds, 0, buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, n * 8);
+            long r = syscall(SYS_poll, buf.address(), n, timeoutMs, 0, 0, 0);
+            MemorySegment.copy(buf, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, fds, 0, n * 8);
+            return r;
+        }
     }
 
     /** {@code pipe2(fds, flags)}: fills {@code fds} with the read and write ends; 0 or -errno. */

@@ -78,6 +78,8 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private volatile boolean reaped;
     private Ptrace.Tracee tracee;
     private boolean regsDirty;
+    /** The two bytes before rip at a syscall stop: the instruction that made the call. */
+    private final byte[] insn = new byte[2];
     /** The register buffer holds the child's registers at this stop (false from each resume until a load). */
     private boolean regsLoaded;
     private ChildMirror mirror;
@@ -326,10 +328,6 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                             loadRegs();
                             options.trace().printf("--- SIGSEGV {si_code=%d, si_addr=0x%x} at rip 0x%x: not the guest's to touch ---%n",
                                     info[1], info[2], tracee.reg(RIP));
-                            if (Boolean.getBoolean("usercopy.debug")) {
-                                for (int i = 0; i < 27; i++) options.trace().printf("%s=0x%x ", dev.usercopy.platform.user_regs_struct.name(i), tracee.reg(i));
-                                options.trace().println();
-                            }
                         }
                         pendingSignals.add(SIGSEGV);
                     }
@@ -398,7 +396,6 @@ final class Tracer implements Runnable, ChildMirror.Injector {
 
     /** Whether the instruction before rip is {@code syscall} (0f 05), not {@code int 0x80} or {@code sysenter}. */
     private boolean viaSyscallInstruction() {
-        byte[] insn = new byte[2];
         long rip = tracee.reg(RIP);
         if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
             // Not readable by the kernel (an execute-only page, or not present yet): resolve it and try again,

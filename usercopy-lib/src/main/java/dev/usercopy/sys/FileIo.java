@@ -60,35 +60,30 @@ final class FileIo {
 
     /** Linux's ksys_pread64: a negative offset is EINVAL before the descriptor is looked at; a pipe is ESPIPE before the buffer. */
     private static long pread64(Task t) {
-        long pos = t.arg(3);
-        if (pos < 0) {
-            return -Errno.EINVAL.number();
-        }
-        OpenFile f = t.files().get(t.intArg(0));
-        if (f.isPath()) {
-            return -Errno.EBADF.number();
-        }
-        if (f.seekless()) {
-            return -Errno.ESPIPE.number();
-        }
-        f = reading(t, t.intArg(0));
-        return UserSlice.wo(t.space(), t.arg(1), t.arg(2)).readFrom(f.hostFd(), pos, f.regular());
+        checkPositioned(t);
+        OpenFile f = reading(t, t.intArg(0));
+        return UserSlice.wo(t.space(), t.arg(1), t.arg(2)).readFrom(f.hostFd(), t.arg(3), f.regular());
     }
 
     private static long pwrite64(Task t) {
+        checkPositioned(t);
+        OpenFile f = writing(t, t.intArg(0));
+        return UserSlice.ro(t.space(), t.arg(1), t.arg(2)).writeTo(f.hostFd(), t.arg(3), f.regular());
+    }
+
+    /** The checks pread64 and pwrite64 make before the access mode: EINVAL for a negative offset, EBADF for O_PATH, ESPIPE for a pipe. */
+    private static void checkPositioned(Task t) {
         long pos = t.arg(3);
         if (pos < 0) {
-            return -Errno.EINVAL.number();
+            throw new ErrnoException(Errno.EINVAL, pos, t.arg(2), "negative file offset");
         }
         OpenFile f = t.files().get(t.intArg(0));
         if (f.isPath()) {
-            return -Errno.EBADF.number();
+            throw new ErrnoException(Errno.EBADF, t.intArg(0), 0, "an O_PATH descriptor");
         }
         if (f.seekless()) {
-            return -Errno.ESPIPE.number();
+            throw new ErrnoException(Errno.ESPIPE, t.intArg(0), 0, "a descriptor without a position");
         }
-        f = writing(t, t.intArg(0));
-        return UserSlice.ro(t.space(), t.arg(1), t.arg(2)).writeTo(f.hostFd(), pos, f.regular());
     }
 
     private static long readv(Task t) {

@@ -3,7 +3,7 @@ package dev.usercopy.sys;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 
-import dev.usercopy.platform.HostPoll;
+import dev.usercopy.platform.HostFiles;
 import dev.usercopy.uaccess.UserSlice;
 import dev.usercopy.uapi.Errno;
 
@@ -51,7 +51,7 @@ final class Poll {
         }
         int n = (int) nfds;
         if (n == 0) {
-            return HostPoll.poll(new byte[0], 0, timeout);
+            return HostFiles.poll(new byte[0], 0, timeout);
         }
         byte[] guest = UserSlice.ro(t.space(), ufds, 8L * n).toByteArray();
         ByteBuffer g = ByteBuffer.wrap(guest).order(ByteOrder.LITTLE_ENDIAN);
@@ -73,14 +73,14 @@ final class Poll {
             h.putShort(8 * i + 4, events);
             h.putShort(8 * i + 6, (short) 0);
         }
-        long r = HostPoll.poll(host, n, invalid > 0 ? 0 : timeout);
+        long r = HostFiles.poll(host, n, invalid > 0 ? 0 : timeout);
         if (r < 0) {
             return r;
         }
         long ready = 0;
         for (int i = 0; i < n; i++) {
             int fd = g.getInt(8 * i);
-            short revents = fd < 0 ? 0 : !t.files().isOpen(fd) ? HostPoll.POLLNVAL : h.getShort(8 * i + 6);
+            short revents = fd < 0 ? 0 : !t.files().isOpen(fd) ? HostFiles.POLLNVAL : h.getShort(8 * i + 6);
             g.putShort(8 * i + 6, revents);
             if (revents != 0) {
                 ready++;

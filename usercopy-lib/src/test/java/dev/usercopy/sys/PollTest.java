@@ -6,7 +6,6 @@ import java.nio.ByteOrder;
 import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.Prot;
 import dev.usercopy.platform.HostFiles;
-import dev.usercopy.platform.HostPoll;
 import dev.usercopy.uapi.Errno;
 
 import org.junit.jupiter.api.Test;
@@ -39,7 +38,7 @@ class PollTest extends SysScenario {
         assertEquals(1, call(Poll.SYS_POLL, at, 3, 0), "only the write end is ready");
         byte[] got = guest(at, 24);
         byte[] host = pollfds(p[0], POLLIN, p[1], POLLOUT, -1, POLLIN);
-        assertEquals(1, HostPoll.poll(host, 3, 0));
+        assertEquals(1, HostFiles.poll(host, 3, 0));
         for (int i = 0; i < 3; i++) {
             assertEquals(revents(host, i), revents(got, i), "entry " + i);
         }
@@ -50,7 +49,7 @@ class PollTest extends SysScenario {
     void aClosedDescriptorIsPollnvalAndCountsAsReady() {
         long at = bytes(pollfds(40, POLLIN));
         assertEquals(1, call(Poll.SYS_POLL, at, 1, -1), "returns at once, though the timeout is infinite");
-        assertEquals(HostPoll.POLLNVAL, revents(guest(at, 8), 0));
+        assertEquals(HostFiles.POLLNVAL, revents(guest(at, 8), 0));
     }
 
     @Test
