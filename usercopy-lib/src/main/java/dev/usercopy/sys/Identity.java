@@ -119,11 +119,12 @@ final class Identity {
             newLimit = new long[] {b.getLong(0), b.getLong(8)};
         }
         int pid = t.intArg(0);
-        if (pid != 0 && pid != PID) {
+        Task target = pid == 0 ? t : t.processes().get(pid);
+        if (target == null) {
             return -Errno.ESRCH.number();
         }
         long[] old = t.arg(3) != 0 ? new long[2] : null;
-        long r = t.limits().prlimit(Integer.toUnsignedLong(t.intArg(1)), newLimit, old, privileged());
+        long r = target.limits().prlimit(Integer.toUnsignedLong(t.intArg(1)), newLimit, old, privileged());
         if (r == 0 && old != null) {
             GuestMemory.write(t, t.arg(3), GuestMemory.struct(16).putLong(0, old[0]).putLong(8, old[1]));
         }
