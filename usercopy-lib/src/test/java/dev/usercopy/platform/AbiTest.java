@@ -441,13 +441,13 @@ class AbiTest {
                 #include <sys/syscall.h>
                 #include <sys/stat.h>
                 #include <sys/statfs.h>
+                #include <sys/eventfd.h>
                 #include <sys/ioctl.h>
                 #include <linux/openat2.h>
                 #include <sys/ptrace.h>
                 #include <linux/audit.h>
                 #include <sys/user.h>
                 #include <elf.h>
-                #include <sys/eventfd.h>
                 #include <sys/wait.h>
                 #include <spawn.h>
                 #include <stddef.h>
