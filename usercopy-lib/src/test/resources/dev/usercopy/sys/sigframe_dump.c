@@ -86,7 +86,14 @@ static void deliver(const char *which, int flags, int ssflags) {
     if (flags & SA_ONSTACK) {
         sigaltstack(&ss, NULL);
     }
-    syscall(SYS_kill, getpid(), SIGUSR1);
+    /* kill(getpid(), SIGUSR1) with rsp at 56 mod 64, so the frame's offsets below it do not depend on
+       how the stack above main was laid out (environment, auxiliary vector). */
+    __asm__ volatile("mov %%rsp, %%r12\n\t"
+                     "and $-64, %%rsp\n\t"
+                     "sub $8, %%rsp\n\t"
+                     "syscall\n\t"
+                     "mov %%r12, %%rsp"
+                     : : "a"((long)SYS_kill), "D"((long)getpid()), "S"((long)SIGUSR1) : "r12", "rcx", "r11", "memory");
     ss.ss_flags = SS_DISABLE;
     sigaltstack(&ss, NULL);
 }
