@@ -461,6 +461,35 @@ class SignalDeliveryTest {
         }
     }
 
+    @Test
+    void sigaltstackOnItsOwnStackSaysSoAndRefusesAChange() {
+        for (long autodisarm : new long[] {0, 1L << 31}) {
+            try (SysFixture f = new SysFixture()) {
+                long alt = map(f, 1 << 16);
+                long ss = map(f, PAGE);
+                put(f, ss, alt, autodisarm, 1 << 16);
+                assertEquals(0, f.call(131, ss, 0));
+                f.regs[RSP] = alt + 0x1000;
+                long old = ss + 64;
+                put(f, ss, 0, 2, 0); // SS_DISABLE
+                long r = f.call(131, ss, old);
+                ByteBuffer o = get(f, old, 24);
+                if (autodisarm == 0) {
+                    assertEquals(-1, r, "EPERM on the stack");
+                    assertEquals(0, o.getInt(8), "nothing written after the error");
+                    assertEquals(1 << 16, f.task.signals().altStack().size());
+                } else {
+                    assertEquals(0, r, "SS_AUTODISARM: never 'on' it, so it may change");
+                    assertEquals(1L << 31, o.getInt(8) & 0xffffffffL, "not SS_ONSTACK, SS_AUTODISARM kept");
+                }
+                if (autodisarm == 0) {
+                    assertEquals(0, f.call(131, 0, old));
+                    assertEquals(1, get(f, old, 24).getInt(8), "SS_ONSTACK");
+                }
+            }
+        }
+    }
+
     /** What the oracle program's handler reports, read from the guest the way it reads it. */
     private static Map<String, Long> frameAsSeen(SysFixture f, String which, long top, long alt) {
         Map<String, Long> m = new TreeMap<>();
