@@ -490,7 +490,10 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
         long page = address / PAGE;
         // Where the child maps the page already it wanted more than it has: on x86, to write (or to execute).
-        boolean write = mirror.childMapping(page) != null || space.anonymousWritable(address);
+        // A first touch of anonymous writable memory not present yet is served as a write (it will be written);
+        // a page present already (shared copy-on-write after a fork) is only mapped, so a read keeps it shared.
+        boolean write = mirror.childMapping(page) != null
+                || space.anonymousWritable(address) && space.pageState(address) == AddressSpace.PageState.LAZY;
         if (!space.resolve(address, write)) {
             return false;
         }
