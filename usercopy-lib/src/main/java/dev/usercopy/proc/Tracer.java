@@ -695,6 +695,16 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     }
 
     @Override
+    public byte[] xstate() {
+        return tracee.xstate();
+    }
+
+    @Override
+    public void setXstate(byte[] area) {
+        tracee.setXstate(area);
+    }
+
+    @Override
     public void interrupt() {
         int p = pid;
         if (running && p > 0 && !reaped) {
