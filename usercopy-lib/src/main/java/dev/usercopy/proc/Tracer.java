@@ -86,7 +86,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     /** The first process's program; null for a fork's child. */
     private final Program program;
     /** A fork's child to run: its task and the registers it starts from (null: dismissed unused). */
-    record Job(Task task, long[] regs) {}
+    record Job(Task task, long[] regs, byte[] xstate) {}
 
     /** For a fork's child: the job, given once its process is spawned or while it is (a spare made ahead). */
     final CompletableFuture<Job> job = new CompletableFuture<>();
@@ -305,6 +305,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         task = j.task();
         space = task.space();
         long[] forkRegs = j.regs();
+        tracee.setXstate(j.xstate());
         mirror = new ChildMirror(space.size() / PAGE);
         space.attach(mirror);
         long cs = tracee.reg(CS);
@@ -334,6 +335,9 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         return sp;
     }
 
+    /** The extended CPU state of a freshly spawned stub: what a program starts with, and gets back at execve. */
+    private byte[] initialXstate;
+
     /** Spawns the stub and makes its host process an empty shell for a guest: nothing of it left reachable but `syscall; int3`. */
     private void spawn(Arena arena) {
         pid = Ptrace.spawn(GuestStub.path(), mm.frameFile(), GuestStub.FRAME_FD);
@@ -345,6 +349,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
         Ptrace.pinWith(pid);
         Ptrace.ptraceOrThrow(Ptrace.PTRACE_SETOPTIONS, pid, 0, Ptrace.PTRACE_O_EXITKILL | Ptrace.PTRACE_O_TRACESYSGOOD);
+        initialXstate = tracee.xstate();
         loadRegs();
         // Nothing of the stub's host process may stay reachable: its stack, vvar and vDSO go.
         check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, GuestStub.BASE, 0, 0, 0, 0));
@@ -731,7 +736,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             }
         }
         child.setCpu(t);
-        t.job.complete(new Job(child, regs));
+        t.job.complete(new Job(child, regs, tracee.xstate())); // the FPU, SSE and AVX state too, as a fork copies it
         tree.replenish();
         try {
             return t.started.get();
@@ -772,6 +777,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         space = fresh;
         mapProgram(loaded, sp);
         startRegs(loaded.entry(), sp);
+        tracee.setXstate(initialXstate); // Linux clears the FPU state at execve
         return 0;
     }
 }
