@@ -8,9 +8,13 @@
 
 %include "usercopy.inc"
 
-; Where the adaptive form stops using the AVX2 loop and uses rep movsb; why
-; there is at copy_from_user_adaptive.
+; Where the adaptive form stops using the AVX2 loop for every copy; above it,
+; the loop only where rep movsb meets its slow case. Why, at
+; copy_from_user_adaptive.
 %define ADAPTIVE_VEC_MAX    16384
+; rep movsb's slow case: the destination 1..ADAPTIVE_SLOW_DIST bytes ahead of
+; the source modulo 4 KiB.
+%define ADAPTIVE_SLOW_DIST  63
 
 extern cpu_features             ; cpu.S: the FEAT_* bits in use
 
@@ -95,14 +99,19 @@ fix_rcx:
 ;   65 B..16 KiB-1  AVX2: 32 bytes, then a 64-byte loop
 ;                   with 32-aligned destination stores,
 ;                   the last 64 bytes overlapping           usercopy8a..8j
-;   larger, or no AVX2: rep movsb with ERMS                 usercopy9
-;                   without ERMS: the aligned form          usercopy1..1d
+;   16 KiB up       the AVX2 loop if the destination is 1..63 bytes
+;                   ahead of the source modulo 4 KiB, else rep movsb (ERMS)
+;   no AVX2: rep movsb with ERMS                            usercopy9
+;            without ERMS: the aligned form                 usercopy1..1d
 ;
 ; The boundaries are measured, not guessed: movs beat rep movsb's start-up up
-; to 64 bytes, the AVX2 loop beats rep movsb's slow case on Zen 4 (the
-; destination 1..63 bytes ahead of the source modulo 4 KiB) up to 16 KiB and
-; falls behind it above. The numbers, and how to measure them again, are in
-; bench/README.md, "Where the adaptive form's boundaries come from".
+; to 64 bytes; the AVX2 loop beats or ties rep movsb at every distance
+; (dst - src) mod 4 KiB up to 16 KiB, and rep movsb is a few percent ahead
+; above, except in its slow case: with the destination 1..63 bytes ahead of
+; the source it runs 12-40x (1..31) and 1.2-7x (33..63) slower than the loop
+; at any size. So from 16 KiB the distance picks: sub, and, cmp. The numbers,
+; and how to measure them again, are in bench/README.md, "Where the adaptive
+; form's boundaries come from".
 ;
 ; Exact counts: at every labelled instruction rsi, rdi and rdx describe what
 ; is left, from a point before which everything is copied. Each chunk loads
@@ -164,10 +173,17 @@ adaptive_xmm4:                          ; 33..64: first 32 and last 32 bytes
 
 adaptive_big:
     movzx eax, byte [cpu_features]
-    cmp rdx, ADAPTIVE_VEC_MAX
-    jae adaptive_rep
     test eax, FEAT_AVX2
     jz adaptive_rep
+    cmp rdx, ADAPTIVE_VEC_MAX
+    jb adaptive_vec
+    mov rcx, rdi
+    sub rcx, rsi
+    dec ecx                     ; distance 0 wraps round to 4095 after the and
+    and ecx, PAGE_SIZE - 1      ; (dst - src - 1) mod 4 KiB
+    cmp ecx, ADAPTIVE_SLOW_DIST
+    jae adaptive_rep            ; distance 0 or 64..4095: rep movsb
+adaptive_vec:
     ; 8a..8j -> fix_vec, with rsi, rdi, rdx what is left
     uaccess usercopy8a, fix_vec, vmovdqu ymm0, [rsi]
     uaccess usercopy8b, fix_vec, vmovdqu [rdi], ymm0

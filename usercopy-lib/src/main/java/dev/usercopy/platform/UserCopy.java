@@ -47,9 +47,12 @@ public final class UserCopy {
         /** Align the destination, {@code rep movsq}, tail bytes (usercopy1, 1b, 1c, 1d). */
         ALIGNED,
         /**
-         * Chosen per call by size and by the CPU's features (see
-         * {@link #cpuFeatures()}): mov sequences up to 64 bytes, an AVX2 loop
-         * up to 16 KiB, {@code rep movsb} above (usercopy4a..9r). The default.
+         * Chosen per call by size, by the CPU's features (see
+         * {@link #cpuFeatures()}) and from 16 KiB by the distance
+         * (dst - src) mod 4 KiB: mov sequences up to 64 bytes, an AVX2 loop
+         * up to 16 KiB, and above it {@code rep movsb} unless the destination
+         * is 1..63 bytes ahead (its slow case), where the AVX2 loop stays
+         * (usercopy4a..9r). The default.
          */
         ADAPTIVE;
 
