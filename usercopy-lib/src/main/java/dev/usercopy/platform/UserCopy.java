@@ -231,7 +231,10 @@ public final class UserCopy {
 
     /** {@link #copyFromUser(byte[], int, long, int)} that leaves the bytes not copied as they were (Linux's {@code raw_copy_from_user}). */
     public static long rawCopyFromUser(byte[] to, int toOffset, long from, int length) {
-        return rawCopyFromUser(Form.ADAPTIVE, to, toOffset, from, length);
+        // Not through rawCopyFromUser(Form, ...): one level less, so that a syscall's copy, many
+        // calls deep, still inlines whole and its heap segments are never allocated.
+        Objects.checkFromIndexSize(toOffset, length, to.length);
+        return Form.ADAPTIVE_ROUTINES.fromUser().copy(MemorySegment.ofArray(to).asSlice(toOffset, length), from);
     }
 
     public static long rawCopyFromUser(Form form, byte[] to, int toOffset, long from, int length) {
@@ -263,7 +266,8 @@ public final class UserCopy {
 
     /** Copies {@code from[fromOffset..fromOffset+length)} to guest address {@code to}. Returns bytes not copied. */
     public static long copyToUser(long to, byte[] from, int fromOffset, int length) {
-        return copyToUser(Form.ADAPTIVE, to, from, fromOffset, length);
+        Objects.checkFromIndexSize(fromOffset, length, from.length); // one level less, as rawCopyFromUser(byte[], ...)
+        return Form.ADAPTIVE_ROUTINES.toUser().copy(MemorySegment.ofArray(from).asSlice(fromOffset, length), to);
     }
 
     public static long copyToUser(Form form, long to, byte[] from, int fromOffset, int length) {
