@@ -48,10 +48,10 @@ public final class UserCopy {
         ALIGNED,
         /**
          * Chosen per call by size, by the CPU's features (see
-         * {@link #cpuFeatures()}) and from 16 KiB by the distance
+         * {@link #cpuFeatures()}) and from 4 KiB by the distance
          * (dst - src) mod 4 KiB: mov sequences up to 64 bytes, an AVX2 loop
-         * up to 16 KiB, and above it {@code rep movsb} unless the destination
-         * is 1..63 bytes ahead (its slow case), where the AVX2 loop stays
+         * below 4 KiB, and from there {@code rep movsb} unless the destination
+         * is 1..31 or 33..63 bytes ahead (its slow case), where the AVX2 loop stays
          * (usercopy4a..9r). The default.
          */
         ADAPTIVE;
