@@ -20,6 +20,7 @@ modes:
 
 section .bss
 fds: resd 2
+sync: resd 2
 child: resq 1
 counter: resq 1
 mypid: resq 1
@@ -123,21 +124,36 @@ on_usr1:
     say "SIGUSR1 handler", 10
     ret
 
-; interrupted(edx=flags): a SIGUSR1 handler with these flags; a child that after 300 ms sends its
-; parent SIGUSR1 and after 300 ms more writes "late" into the pipe; the parent reads the empty
-; pipe twice.
+; go_child: a byte on the sync pipe, written just before the parent blocks.
+go_child:
+    mov edi, [sync + 4]
+    sys SYS_write, rdi, late, 1
+    ret
+
+; wait_parent: the child waits for that byte, then 300 ms more (the parent is blocked by then).
+wait_parent:
+    mov edi, [sync]
+    sys SYS_read, rdi, buf, 1
+    mov edi, 300
+    jmp sleep_ms
+
+; interrupted(edx=flags): a SIGUSR1 handler with these flags; a child that 300 ms after the
+; parent blocks sends it SIGUSR1 and after 300 ms more writes "late" into the pipe; the parent
+; reads the empty pipe twice.
 interrupted:
     mov edi, SIGUSR1
     lea rsi, [on_usr1]
     call set_action
     show "rt_sigaction(SIGUSR1, handler)"
     sys SYS_pipe, fds
+    sys SYS_pipe, sync
     sys SYS_fork
     test rax, rax
     jz .child
     mov [child], rax
     mov edi, [fds + 4]
     sys SYS_close, rdi
+    call go_child
     mov edi, [fds]
     sys SYS_read, rdi, buf, 100
     show "read(empty pipe)"
@@ -153,8 +169,7 @@ interrupted:
     call show_status
     ret
 .child:
-    mov edi, 300
-    call sleep_ms
+    call wait_parent
     sys SYS_getppid
     sys SYS_kill, rax, SIGUSR1
     mov edi, 300
@@ -207,10 +222,12 @@ do_nanosleep:
     lea rsi, [on_usr1]
     mov edx, SA_RESTART
     call set_action
+    sys SYS_pipe, sync
     sys SYS_fork
     test rax, rax
     jz .child
     mov [child], rax
+    call go_child
     mov qword [timespec], 2
     mov qword [timespec + 8], 0
     sys SYS_nanosleep, timespec, timespec + 16
@@ -220,8 +237,7 @@ do_nanosleep:
     call wait_status
     ret
 .child:
-    mov edi, 300
-    call sleep_ms
+    call wait_parent
     sys SYS_getppid
     sys SYS_kill, rax, SIGUSR1
     exit 0
