@@ -316,6 +316,33 @@ public final class HostFiles {
         }
     }
 
+    public static final int SYS_eventfd2 = 290;
+    public static final int EFD_CLOEXEC = O_CLOEXEC;
+    public static final int EFD_NONBLOCK = O_NONBLOCK;
+
+    /** {@code eventfd2(0, EFD_CLOEXEC | EFD_NONBLOCK)}: a counter to wake a poll with; the descriptor or -errno. */
+    public static long eventfd() {
+        return syscall(SYS_eventfd2, 0, EFD_CLOEXEC | EFD_NONBLOCK, 0, 0, 0, 0);
+    }
+
+    /** Adds {@code n} to eventfd {@code fd}'s counter (it becomes readable); 8 or -errno. */
+    public static long eventfdAdd(int fd, long n) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(8, 8);
+            b.set(ValueLayout.JAVA_LONG, 0, n);
+            return syscall(SYS_write, fd, b.address(), 8, 0, 0, 0);
+        }
+    }
+
+    /** Reads and zeroes non-blocking eventfd {@code fd}'s counter: its value, 0 when it was zero. */
+    public static long eventfdDrain(int fd) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(8, 8);
+            long r = syscall(SYS_read, fd, b.address(), 8, 0, 0, 0);
+            return r == 8 ? b.get(ValueLayout.JAVA_LONG, 0) : 0;
+        }
+    }
+
     // ---------------------------------------------------------------- data calls, with host addresses
 
     public static long read(int fd, long addr, long count) {

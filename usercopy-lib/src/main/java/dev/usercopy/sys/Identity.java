@@ -11,17 +11,13 @@ import dev.usercopy.uapi.Errno;
  * Who the guest is and what it runs on: its ids, the host's name and load,
  * its resource limits and random bytes.
  *
- * <p>The guest is process 1 with parent 0, as the first process of a PID
- * namespace is (gVisor's sandboxes do the same): it is alone in its world of
- * processes until guests can fork. Its user and group ids are the user's
+ * <p>The first guest process is pid 1 with parent 0, as the first process
+ * of a PID namespace is (gVisor's sandboxes do the same); its children get
+ * pids in the same tree ({@link Processes}). Its user and group ids are the user's
  * (the JVM's real ids), and {@code uname} is the host's, so
  * {@code busybox id} and {@code uname -a} print what they print natively.
  */
 final class Identity {
-    /** The guest's process (and thread) id. */
-    static final int PID = 1;
-    /** Its parent's: none in its namespace. */
-    static final int PPID = 0;
     /** Linux's MAX_RW_COUNT: the most one read-like call moves. */
     static final long MAX_RW_COUNT = Integer.MAX_VALUE & ~4095L;
     static final int GRND_NONBLOCK = 0x1;
@@ -31,9 +27,9 @@ final class Identity {
     private Identity() {}
 
     static void register(Syscalls.Registry r) {
-        r.add(39, "getpid", "", t -> PID);
-        r.add(110, "getppid", "", t -> PPID);
-        r.add(186, "gettid", "", t -> PID);
+        r.add(39, "getpid", "", Task::pid);
+        r.add(110, "getppid", "", Task::ppid);
+        r.add(186, "gettid", "", Task::pid);
         r.add(102, "getuid", "", t -> ids(HostSystem.getresuid())[0]);
         r.add(107, "geteuid", "", t -> ids(HostSystem.getresuid())[1]);
         r.add(104, "getgid", "", t -> ids(HostSystem.getresgid())[0]);
@@ -123,11 +119,12 @@ final class Identity {
             newLimit = new long[] {b.getLong(0), b.getLong(8)};
         }
         int pid = t.intArg(0);
-        if (pid != 0 && pid != PID) {
+        Task target = pid == 0 ? t : t.processes().get(pid);
+        if (target == null) {
             return -Errno.ESRCH.number();
         }
         long[] old = t.arg(3) != 0 ? new long[2] : null;
-        long r = t.limits().prlimit(Integer.toUnsignedLong(t.intArg(1)), newLimit, old, privileged());
+        long r = target.limits().prlimit(Integer.toUnsignedLong(t.intArg(1)), newLimit, old, privileged());
         if (r == 0 && old != null) {
             GuestMemory.write(t, t.arg(3), GuestMemory.struct(16).putLong(0, old[0]).putLong(8, old[1]));
         }

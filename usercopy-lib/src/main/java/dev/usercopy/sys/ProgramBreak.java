@@ -33,6 +33,13 @@ public final class ProgramBreak {
         this.current = this.start;
     }
 
+    /** A fork's break over {@code child}, the fork of this break's space: where this one is. */
+    ProgramBreak forkCopy(AddressSpace child) {
+        ProgramBreak b = new ProgramBreak(child, start);
+        b.current = current;
+        return b;
+    }
+
     /** Where the break started. */
     public long start() {
         return start;

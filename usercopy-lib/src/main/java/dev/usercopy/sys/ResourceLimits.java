@@ -29,6 +29,15 @@ public final class ResourceLimits {
 
     private ResourceLimits() {}
 
+    /** A fork's copy: the same limits, apart from here on. */
+    public ResourceLimits forkCopy() {
+        ResourceLimits l = new ResourceLimits();
+        System.arraycopy(soft, 0, l.soft, 0, RLIM_NLIMITS);
+        System.arraycopy(hard, 0, l.hard, 0, RLIM_NLIMITS);
+        l.stackAtStart = stackAtStart;
+        return l;
+    }
+
     /** The user's limits, as this JVM found them (see the class comment). */
     public static ResourceLimits inherited() {
         ResourceLimits l = new ResourceLimits();

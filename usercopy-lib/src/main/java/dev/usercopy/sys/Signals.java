@@ -5,11 +5,12 @@ import java.nio.ByteBuffer;
 import dev.usercopy.uapi.Errno;
 
 /**
- * A task's signal state, recorded with Linux's checks and not yet
- * delivered: an action a signal ({@code rt_sigaction}), the blocked mask
- * ({@code rt_sigprocmask}) and the alternate stack ({@code sigaltstack}).
- * A later delivery reads it through {@link #action}, {@link #blocked} and
- * {@link #altStack}.
+ * A task's signal state: an action a signal ({@code rt_sigaction}), the
+ * blocked mask ({@code rt_sigprocmask}), the alternate stack
+ * ({@code sigaltstack}), and the signals pending for it with their
+ * {@link SigInfo}. Other tasks' threads send ({@link #post}), the task's own
+ * tracer takes them ({@link #dequeue}): the pending set is guarded by this
+ * object's monitor; the rest is the task's own.
  */
 public final class Signals {
     public static final int NSIG = 64;
@@ -37,6 +38,68 @@ public final class Signals {
      */
     static final long SA_FLAGS = 0x1 | 0x2 | 0x4 | 0x800 | 0x04000000 | 0x08000000 | 0x10000000 | 0x40000000 | 0x80000000L;
     private static final long UNBLOCKABLE = bit(SIGKILL) | bit(SIGSTOP);
+    public static final int SIGCHLD = 17;
+    public static final int SIGCONT = 18;
+    public static final int SIGPIPE = 13;
+    public static final int SIGSEGV = 11;
+    /** SIG_DFL and SIG_IGN as a handler address. */
+    public static final long SIG_DFL = 0;
+    public static final long SIG_IGN = 1;
+
+    /*
+     * Linux's kernel-internal "restart" results (include/linux/errno.h). A
+     * blocking syscall interrupted by a signal returns one; what the guest
+     * sees depends on the signal's delivery: EINTR, or the call made again.
+     */
+    /** Restart when no handler runs or the handler has SA_RESTART; else EINTR (read, write, wait4). */
+    public static final int ERESTARTSYS = 512;
+    /** Always restart (a call that must not fail for a signal). */
+    public static final int ERESTARTNOINTR = 513;
+    /** Restart when no handler runs; EINTR after a handler whatever its flags (poll, select, pause, sigsuspend). */
+    public static final int ERESTARTNOHAND = 514;
+    /** As ERESTARTNOHAND, for calls Linux restarts through restart_syscall (nanosleep). */
+    public static final int ERESTART_RESTARTBLOCK = 516;
+
+    /** What a signal does when its action is SIG_DFL (signal(7)): stop is ignored here (no job control). */
+    public enum DefaultAction { TERMINATE, CORE, IGNORE, STOP, CONTINUE }
+
+    /**
+     * What the receiver of a signal learns of it: the fields of siginfo_t
+     * that Linux fills for the kinds this kernel sends (kill: pid and uid;
+     * SIGCHLD: pid, uid, status; a fault: the address).
+     */
+    public record SigInfo(int signo, int code, int pid, int uid, int status, long addr) {
+        /** si_code of kill(2) and tgkill(2). */
+        public static final int SI_USER = 0;
+        public static final int SI_TKILL = -6;
+        /** si_code of a signal the kernel sends (SIGPIPE of a write, for example). */
+        public static final int SI_KERNEL = 0x80;
+        public static final int CLD_EXITED = 1;
+        public static final int CLD_KILLED = 2;
+        public static final int CLD_DUMPED = 3;
+
+        /** A signal sent by the kernel itself. */
+        public static SigInfo kernel(int signo) {
+            return new SigInfo(signo, SI_KERNEL, 0, 0, 0, 0);
+        }
+
+        /** siginfo_t as Linux lays it out on x86-64: 128 bytes. */
+        public byte[] toBytes() {
+            ByteBuffer b = ByteBuffer.allocate(128).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+            b.putInt(0, signo).putInt(4, 0).putInt(8, code);
+            if (signo == SIGSEGV || signo == 7 || signo == 4 || signo == 8) {
+                if (code > 0) {
+                    b.putLong(16, addr); // a fault: si_addr
+                    return b.array();
+                }
+            }
+            b.putInt(16, pid).putInt(20, uid);
+            if (signo == SIGCHLD) {
+                b.putInt(24, status);
+            }
+            return b.array();
+        }
+    }
 
     /** One signal's disposition, as the guest's struct sigaction gave it. */
     public record Action(long handler, long flags, long restorer, long mask) {
@@ -49,9 +112,139 @@ public final class Signals {
     private final Action[] actions = new Action[NSIG + 1];
     private long blocked;
     private AltStack altStack = new AltStack(0, SS_DISABLE, 0); // as Linux's sas_ss_reset leaves it
+    /** Pending signals (bit n-1 for n) and what each was sent with; one of each, as Linux's standard signals. */
+    private long pending;
+    private final SigInfo[] pendingInfo = new SigInfo[NSIG + 1];
 
     public Signals() {
         java.util.Arrays.fill(actions, Action.DEFAULT);
+    }
+
+    /** A fork's copy: the same actions, mask and alternate stack, nothing pending (fork(2)). */
+    public Signals forkCopy() {
+        Signals c = new Signals();
+        System.arraycopy(actions, 0, c.actions, 0, actions.length);
+        c.blocked = blocked;
+        c.altStack = altStack;
+        return c;
+    }
+
+    /**
+     * What execve does: handled signals go back to SIG_DFL (ignored ones
+     * stay ignored), the alternate stack goes; the mask and pending set stay.
+     */
+    public void resetForExec() {
+        for (int sig = 1; sig <= NSIG; sig++) {
+            if (actions[sig].handler() != SIG_IGN) {
+                actions[sig] = Action.DEFAULT;
+            } else {
+                actions[sig] = new Action(SIG_IGN, 0, 0, 0);
+            }
+        }
+        altStack = new AltStack(0, SS_DISABLE, 0);
+    }
+
+    /** Linux's sig_kernel_* sets: what SIG_DFL does with {@code sig}. */
+    public static DefaultAction defaultAction(int sig) {
+        return switch (sig) {
+            case SIGCHLD, 23, 28 -> DefaultAction.IGNORE; // SIGCHLD, SIGURG, SIGWINCH
+            case SIGCONT -> DefaultAction.CONTINUE;
+            case SIGSTOP, 20, 21, 22 -> DefaultAction.STOP; // SIGSTOP, SIGTSTP, SIGTTIN, SIGTTOU
+            case 3, 4, 5, 6, 7, 8, SIGSEGV, 24, 25, 31 -> DefaultAction.CORE; // QUIT ILL TRAP ABRT BUS FPE SEGV XCPU XFSZ SYS
+            default -> DefaultAction.TERMINATE;
+        };
+    }
+
+    /**
+     * Whether a signal sent now would be dropped at once (Linux's
+     * sig_ignored): its action ignores it (SIG_IGN, or SIG_DFL whose default
+     * is to ignore, or a stop, with no job control here) and it is not
+     * blocked. SIGKILL is never ignored.
+     */
+    public synchronized boolean ignored(int sig) {
+        if (sig == SIGKILL || (blocked & bit(sig)) != 0) {
+            return false;
+        }
+        long h = actions[sig].handler();
+        if (h == SIG_IGN) {
+            return true;
+        }
+        if (h != SIG_DFL) {
+            return false;
+        }
+        DefaultAction d = defaultAction(sig);
+        return d == DefaultAction.IGNORE || d == DefaultAction.CONTINUE || d == DefaultAction.STOP;
+    }
+
+    /**
+     * Makes {@code info.signo()} pending, unless it is ignored now (then it
+     * is dropped, as Linux drops it); a standard signal already pending is
+     * not queued twice. True when it is now pending: the sender then wakes
+     * the task ({@link Task#post} does both).
+     */
+    synchronized boolean post(SigInfo info) {
+        int sig = info.signo();
+        if (ignored(sig)) {
+            return false;
+        }
+        if ((pending & bit(sig)) == 0) {
+            pending |= bit(sig);
+            pendingInfo[sig] = info;
+        }
+        return true;
+    }
+
+    /** The pending set: bit {@code n-1} for signal {@code n}. */
+    public synchronized long pending() {
+        return pending;
+    }
+
+    /** Whether SIGKILL is pending: even a wait no signal interrupts ends for it. */
+    public synchronized boolean fatalPending() {
+        return (pending & bit(SIGKILL)) != 0;
+    }
+
+    /** Whether a pending signal is not blocked: a blocking syscall must return for it. */
+    public synchronized boolean interrupting() {
+        return (pending & ~blocked) != 0;
+    }
+
+    /**
+     * Takes the pending, unblocked signal to deliver next: the synchronous
+     * fault signals first (SIGSEGV, SIGBUS, SIGILL, SIGTRAP, SIGFPE, SIGSYS,
+     * as Linux's SYNCHRONOUS_MASK), then the lowest number. Null when none.
+     */
+    public synchronized SigInfo dequeue() {
+        long ready = pending & ~blocked;
+        if (ready == 0) {
+            return null;
+        }
+        long sync = ready & (bit(SIGSEGV) | bit(7) | bit(4) | bit(5) | bit(8) | bit(31));
+        int sig = Long.numberOfTrailingZeros(sync != 0 ? sync : ready) + 1;
+        pending &= ~bit(sig);
+        SigInfo info = pendingInfo[sig];
+        pendingInfo[sig] = null;
+        return info;
+    }
+
+    /** Sets the blocked mask (SIGKILL and SIGSTOP are never blocked): for sigreturn, sigsuspend and delivery. */
+    public synchronized void setBlocked(long mask) {
+        blocked = mask & ~UNBLOCKABLE;
+    }
+
+    /** Sets the action of {@code sig}: for delivery's SA_RESETHAND, and forced faults. */
+    public synchronized void setAction(int sig, Action a) {
+        actions[sig] = a;
+    }
+
+    synchronized void discard(int sig) {
+        pending &= ~bit(sig);
+        pendingInfo[sig] = null;
+    }
+
+    /** Sets the alternate stack: for sigreturn, which restores uc_stack. */
+    public synchronized void setAltStack(AltStack s) {
+        altStack = s;
     }
 
     static long bit(int sig) {
@@ -59,16 +252,16 @@ public final class Signals {
     }
 
     /** The action of signal {@code sig} (1..64). */
-    public Action action(int sig) {
+    public synchronized Action action(int sig) {
         return actions[sig];
     }
 
     /** The blocked mask: bit {@code n-1} for signal {@code n}. */
-    public long blocked() {
+    public synchronized long blocked() {
         return blocked;
     }
 
-    public AltStack altStack() {
+    public synchronized AltStack altStack() {
         return altStack;
     }
 
@@ -101,7 +294,10 @@ public final class Signals {
         Signals s = t.signals();
         Action old = s.actions[sig];
         if (act != null) {
-            s.actions[sig] = act;
+            s.setAction(sig, act);
+            if (s.ignored(sig)) {
+                s.discard(sig); // Linux: setting an ignoring action discards it from the pending set
+            }
         }
         if (t.arg(2) != 0) {
             GuestMemory.write(t, t.arg(2), GuestMemory.struct(SIGACTION_SIZE)
@@ -124,9 +320,9 @@ public final class Signals {
         if (t.arg(1) != 0) {
             long set = GuestMemory.read(t, t.arg(1), SIGSET_SIZE).getLong(0) & ~UNBLOCKABLE;
             switch (t.intArg(0)) {
-                case SIG_BLOCK -> s.blocked |= set;
-                case SIG_UNBLOCK -> s.blocked &= ~set;
-                case SIG_SETMASK -> s.blocked = set;
+                case SIG_BLOCK -> s.setBlocked(old | set);
+                case SIG_UNBLOCK -> s.setBlocked(old & ~set);
+                case SIG_SETMASK -> s.setBlocked(set);
                 default -> {
                     return -Errno.EINVAL.number();
                 }

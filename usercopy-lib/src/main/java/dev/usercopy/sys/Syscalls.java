@@ -63,6 +63,10 @@ public final class Syscalls {
         ThreadSetup.register(r);
         Exit.register(r);
         Poll.register(r);
+        Clone.register(r);
+        Exec.register(r);
+        Wait.register(r);
+        Sessions.register(r);
     }
 
     private Syscalls() {}

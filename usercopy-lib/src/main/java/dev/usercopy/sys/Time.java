@@ -74,7 +74,7 @@ final class Time {
             which = clock == CLOCK_THREAD_CPUTIME_ID ? 4 | 2 : 2; // CPUCLOCK_PERTHREAD | CPUCLOCK_SCHED
         } else {
             int pid = ~(clock >> 3); // CPUCLOCK_PID
-            if (fdClock(clock) || (clock & 3) == 3 || pid != 0 && pid != Identity.PID) {
+            if (fdClock(clock) || (clock & 3) == 3 || pid != 0 && pid != t.pid()) {
                 return Integer.MIN_VALUE;
             }
             which = clock & 7;
