@@ -14,6 +14,7 @@ modes:
     mode "waitid", do_waitid
     mode "sigchld", do_sigchld
     mode "ids", do_ids
+    mode "first", do_first
     mode "orphan", do_orphan
     mode "killpg", do_killpg
     dq 0, 0
@@ -434,7 +435,8 @@ on_sigchld:
     ret
 
 ; ids: the child's getppid is the parent's getpid, its getpid fork's result; process groups and
-; sessions: setpgid(0, 0), a child's setsid, and what each may no longer do.
+; sessions below the first process: a child's setpgid(0, 0), a parent's setpgid of its child, a
+; grandchild's setsid, and what each may no longer do.
 do_ids:
     sys SYS_getpid
     mov [mypid], rax
@@ -443,20 +445,6 @@ do_ids:
     sete al
     movzx eax, al
     shownum "gettid == getpid", rax
-    sys SYS_setpgid, 0, 0
-    show "setpgid(0, 0)"
-    sys SYS_getpgid, 0
-    cmp rax, [mypid]
-    sete al
-    movzx eax, al
-    shownum "getpgid(0) == getpid", rax
-    sys SYS_getpgrp
-    cmp rax, [mypid]
-    sete al
-    movzx eax, al
-    shownum "getpgrp == getpid", rax
-    sys SYS_setsid
-    show "setsid() as a group leader"
     sys SYS_pipe, fds
     sys SYS_fork
     test rax, rax
@@ -464,6 +452,7 @@ do_ids:
     mov [child], rax
     mov rdi, [child]
     call wait_status
+    say "the child", 10
     call show_status
     mov edi, [fds]
     sys SYS_read, rdi, token, 8
@@ -480,48 +469,144 @@ do_ids:
     mov [token], rax
     mov edi, [fds + 4]
     sys SYS_write, rdi, token, 8
+    mov rax, [token]
+    mov [child], rax                        ; the child's own pid, for its children
     sys SYS_getppid
     cmp rax, [mypid]
     sete al
     movzx eax, al
     shownum "child: getppid == the parent's getpid", rax
-    mov rax, [token]
+    mov rax, [child]
     cmp rax, [mypid]
     setne al
     movzx eax, al
     shownum "child: getpid != the parent's", rax
+    sys SYS_getpgid, [mypid]
+    mov rbx, rax
     sys SYS_getpgid, 0
-    cmp rax, [mypid]
+    cmp rax, rbx
     sete al
     movzx eax, al
-    shownum "child: getpgid(0) is the parent's group", rax
-    sys SYS_getsid, 0
-    mov rbx, rax
+    shownum "child: getpgid(0) == getpgid(parent)", rax
     sys SYS_getsid, [mypid]
+    mov rbx, rax
+    sys SYS_getsid, 0
     cmp rax, rbx
     sete al
     movzx eax, al
     shownum "child: getsid(0) == getsid(parent)", rax
-    sys SYS_setsid
-    cmp rax, [token]
-    sete al
-    movzx eax, al
-    shownum "child: setsid() == getpid", rax
-    sys SYS_getsid, 0
-    cmp rax, [token]
-    sete al
-    movzx eax, al
-    shownum "child: getsid(0) == getpid", rax
+    sys SYS_setpgid, 0, 0
+    show "child: setpgid(0, 0)"
     sys SYS_getpgid, 0
-    cmp rax, [token]
+    cmp rax, [child]
     sete al
     movzx eax, al
     shownum "child: getpgid(0) == getpid", rax
-    sys SYS_setpgid, 0, [mypid]
-    show "child: setpgid(0, the parent's group in another session)"
+    sys SYS_getpgrp
+    cmp rax, [child]
+    sete al
+    movzx eax, al
+    shownum "child: getpgrp == getpid", rax
     sys SYS_setsid
-    show "child: setsid() again"
+    show "child: setsid() as a group leader"
+    ; a grandchild put in a group of its own by its parent, before it runs on
+    sys SYS_pipe, fds
+    sys SYS_fork
+    test rax, rax
+    jz .grandchild
+    mov [child2], rax
+    sys SYS_setpgid, [child2], 0
+    show "child: setpgid(grandchild, 0)"
+    sys SYS_getpgid, [child2]
+    cmp rax, [child2]
+    sete al
+    movzx eax, al
+    shownum "child: getpgid(grandchild) == its pid", rax
+    mov edi, [fds + 4]
+    sys SYS_write, rdi, token, 1
+    mov rdi, [child2]
+    call wait_status
+    call show_status
+    ; a grandchild that makes a session of its own
+    sys SYS_fork
+    test rax, rax
+    jz .leader
+    mov [child2], rax
+    mov rdi, rax
+    call wait_status
+    call show_status
+    sys SYS_setpgid, [child2], 0
+    show "child: setpgid(reaped grandchild, 0)"
+    sys SYS_setpgid, 0, -1
+    show "child: setpgid(0, -1)"
     exit 0
+.grandchild:
+    mov edi, [fds]
+    sys SYS_read, rdi, token, 1
+    sys SYS_getpid
+    mov rbx, rax
+    sys SYS_getpgid, 0
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "grandchild: getpgid(0) == getpid", rax
+    sys SYS_setsid
+    show "grandchild: setsid() as a group leader"
+    exit 0
+.leader:
+    sys SYS_getpid
+    mov rbx, rax
+    sys SYS_getpgid, 0
+    cmp rax, [child]
+    sete al
+    movzx eax, al
+    shownum "second grandchild: getpgid(0) is its parent's group", rax
+    sys SYS_setsid
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "second grandchild: setsid() == getpid", rax
+    sys SYS_getsid, 0
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "second grandchild: getsid(0) == getpid", rax
+    sys SYS_getpgid, 0
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "second grandchild: getpgid(0) == getpid", rax
+    sys SYS_setpgid, 0, [child]
+    show "second grandchild: setpgid(0, its parent's group in another session)"
+    sys SYS_setsid
+    show "second grandchild: setsid() again"
+    exit 0
+
+; first: the first process, a child of a process in another session (natively the test runner,
+; for a guest the tree's init): it may make a session of its own, and is then a group leader.
+do_first:
+    sys SYS_getpid
+    mov rbx, rax
+    sys SYS_setsid
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "setsid() == getpid", rax
+    sys SYS_getsid, 0
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "getsid(0) == getpid", rax
+    sys SYS_getpgid, 0
+    cmp rax, rbx
+    sete al
+    movzx eax, al
+    shownum "getpgid(0) == getpid", rax
+    sys SYS_setpgid, 0, 0
+    show "setpgid(0, 0) as a session leader"
+    sys SYS_setsid
+    show "setsid() again"
+    ret
 
 ; orphan: a grandchild whose parent exits is reparented to the guest's init (here: the first
 ; process, made a subreaper natively so that Linux does the same) and reaped by it.
@@ -572,14 +657,25 @@ do_orphan:
 .elsewhere:
     exit 43
 
-; killpg: kill(0, SIGUSR1) reaches every process of the group: two children waiting in
-; rt_sigsuspend and the sender itself (SIGUSR1 blocked until it unblocks it).
+; killpg: kill(0, SIGUSR1) reaches every process of the group: a child makes a group of its own
+; (natively the first process shares the test runner's), forks two children waiting in
+; rt_sigsuspend, and signals its group, itself included (SIGUSR1 blocked until it unblocks it);
+; then kill(-pgrp, SIGUSR2) kills it.
 do_killpg:
+    sys SYS_fork
+    test rax, rax
+    jz .leader
+    mov rdi, rax
+    call wait_status
+    say "the group leader (140: SIGUSR2)", 10
+    call show_status
+    ret
+.leader:
     sys SYS_setpgid, 0, 0
     mov rbx, rax
     show "setpgid(0, 0)"
     test rbx, rbx
-    jnz .refuse                             ; natively kill(0) would reach the test runner's group
+    jnz .refuse                             ; else kill(0) would reach the test runner's group
     mov edi, SIGUSR1
     lea rsi, [on_usr1]
     xor edx, edx
@@ -615,11 +711,8 @@ do_killpg:
     sys SYS_getpgrp
     neg rax
     sys SYS_kill, rax, SIGUSR2
-    mov rbx, rax
-    sys SYS_getpid
-    sys SYS_kill, rax, 0
-    show "kill(-getpgrp(), SIGUSR2) kills the sender too, so this is not printed"
-    ret
+    say "kill(-getpgrp(), SIGUSR2) kills the sender too, so this is not printed", 10
+    exit 0
 .child:
     xor edi, edi
     call suspend

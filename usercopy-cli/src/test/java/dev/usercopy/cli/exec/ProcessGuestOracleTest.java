@@ -76,14 +76,16 @@ class ProcessGuestOracleTest {
                 of(guest("fork", "waitid"), 0, "waitid(P_ALL, WEXITED | WNOHANG) while the child runs = 0", "  si_pid = 0", "  si_signo = 17",
                         "  si_status = 5", "waitid(reaped child) = -10 ECHILD", "waitid(options 0) = -22 EINVAL", "  si_code = 2", "  si_status = 15"),
                 of(guest("fork", "sigchld"), 0, "rt_sigsuspend(empty) = -4 EINTR", "  handler calls = 1", "  si_status = 6", "  mask after rt_sigsuspend = 0x10000"),
-                of(guest("fork", "ids"), 0, "gettid == getpid = 1", "getpgid(0) == getpid = 1", "setsid() as a group leader = -1 EPERM",
-                        "child: getppid == the parent's getpid = 1", "child: setsid() == getpid = 1",
-                        "child: setpgid(0, the parent's group in another session) = -1 EPERM", "fork's result is the child's getpid = 1",
-                        "getpgid(reaped child) = -3 ESRCH"),
+                of(guest("fork", "ids"), 0, "gettid == getpid = 1", "child: getppid == the parent's getpid = 1", "child: setpgid(0, 0) = 0",
+                        "child: getpgrp == getpid = 1", "child: setsid() as a group leader = -1 EPERM", "child: getpgid(grandchild) == its pid = 1",
+                        "grandchild: getpgid(0) == getpid = 1", "second grandchild: setsid() == getpid = 1",
+                        "second grandchild: setpgid(0, its parent's group in another session) = -1 EPERM",
+                        "child: setpgid(reaped grandchild, 0) = -3 ESRCH", "fork's result is the child's getpid = 1", "getpgid(reaped child) = -3 ESRCH"),
+                of(guest("fork", "first"), 0, "setsid() == getpid = 1", "getpgid(0) == getpid = 1", "setpgid(0, 0) as a session leader = -1 EPERM"),
                 of(guest("fork", "orphan"), 0, "wait4(-1) gave another process (the orphan) = 1", "  status as a shell shows it = 42",
                         "wait4(-1) then = -10 ECHILD"),
-                of(guest("fork", "killpg"), 140, "kill(0, SIGUSR1) = 0", "  handler calls before unblocking = 0", "  handler calls after unblocking = 1",
-                        "  status as a shell shows it = 21"));
+                of(guest("fork", "killpg"), 0, "setpgid(0, 0) = 0", "kill(0, SIGUSR1) = 0", "  handler calls before unblocking = 0",
+                        "  handler calls after unblocking = 1", "  status as a shell shows it = 21", "  status as a shell shows it = 140"));
     }
 
     static Stream<Arguments> signals() {
