@@ -72,6 +72,14 @@ class GuestTreeFramesTest {
         });
     }
 
+    private static String read(Path p) {
+        try {
+            return Files.readString(p);
+        } catch (java.io.IOException e) {
+            return "(" + e + ")";
+        }
+    }
+
     private String run(String script, int status) throws Exception {
         Path out = tmp.resolve("out.txt");
         Guest.Result r = Guest.run(mm, BUSYBOX, List.of("busybox", "sh", "-c", script), List.of("PATH=/usr/bin:/bin", "LC_ALL=C"), options(out));
@@ -106,7 +114,13 @@ class GuestTreeFramesTest {
     void aKilledTreeGivesEveryFrameBack() throws Exception {
         Path out = tmp.resolve("out.txt");
         Guest g = Guest.start(mm, BUSYBOX, List.of("busybox", "sh", "-c", "yes | cat | cat > /dev/null"), List.of("PATH=/usr/bin:/bin"), options(out));
-        Thread.sleep(1500);
+        for (int i = 0; i < 200 && g.hostPid() == 0; i++) {
+            Thread.sleep(50);
+        }
+        Thread.sleep(1000); // the pipeline runs
+        int host = g.hostPid();
+        assertTrue(host > 0 && ProcessHandle.of(host).map(ProcessHandle::isAlive).orElse(false),
+                () -> "the tree's first process ended before the kill: " + read(tmp.resolve("err.txt")));
         g.kill();
         Guest.Result r = g.waitFor();
         assertEquals(137, r.status(), r.toString());
