@@ -28,6 +28,8 @@ import static dev.usercopy.cli.exec.Oracle.assertSameAsLinux;
 class ProcessGuestOracleTest {
     /** The files exec.asm runs: see its header. */
     static final Path EXEC_DIR = Oracle.WORK.resolve("exec-files");
+    /** Each case takes at most a few seconds natively; a guest that hangs fails after this. */
+    static final long TIMEOUT_SECONDS = 30;
 
     @BeforeAll
     static void execFiles() throws IOException {
@@ -51,7 +53,7 @@ class ProcessGuestOracleTest {
     static Invocation guest(String name, String mode, String... more) {
         List<String> command = new ArrayList<>(List.of(GuestPrograms.get(name).toString(), mode));
         command.addAll(List.of(more));
-        return new Invocation(command, Oracle.Stdin.empty(), Oracle.Stdout.PIPE, Oracle.WORK, List.of());
+        return new Invocation(command, Oracle.Stdin.empty(), Oracle.Stdout.PIPE, Oracle.WORK, List.of(), TIMEOUT_SECONDS);
     }
 
     static Arguments of(Invocation inv, int status, String... lines) {

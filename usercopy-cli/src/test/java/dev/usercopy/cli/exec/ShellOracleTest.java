@@ -31,6 +31,8 @@ class ShellOracleTest {
     static final Path OUT = DIR.resolve("out");
     /** 1 MiB of seeded random bytes. */
     static final int DATA = 1 << 20;
+    /** Each case takes at most a few seconds natively; a guest that hangs fails after this. */
+    static final long TIMEOUT_SECONDS = 60;
 
     @BeforeAll
     static void files() throws IOException {
@@ -81,13 +83,13 @@ class ShellOracleTest {
 
     static Invocation sh(String script) {
         return new Invocation(List.of(BusyboxOracleTest.BUSYBOX, "sh", "-c", script), Stdin.empty(), Oracle.Stdout.PIPE, DIR,
-                List.of("--rw", OUT.toString()));
+                List.of("--rw", OUT.toString()), TIMEOUT_SECONDS);
     }
 
     static Invocation shArgs(String... args) {
         List<String> command = new java.util.ArrayList<>(List.of(BusyboxOracleTest.BUSYBOX, "sh"));
         command.addAll(List.of(args));
-        return new Invocation(command, Stdin.empty(), Oracle.Stdout.PIPE, DIR, List.of("--rw", OUT.toString()));
+        return new Invocation(command, Stdin.empty(), Oracle.Stdout.PIPE, DIR, List.of("--rw", OUT.toString()), TIMEOUT_SECONDS);
     }
 
     static Arguments of(Invocation inv, int status, String... lines) {
