@@ -10,6 +10,7 @@ section .data
 modes:
     mode "errors", do_errors
     mode "e2big", do_e2big
+    mode "e2big-edge", do_e2big_edge
     mode "script", do_script
     mode "run", do_run
     mode "replace", do_replace
@@ -154,8 +155,9 @@ do_e2big:
     jnz .strings
     anon_map 8 * 1048576 + 2 * PAGE, PROT_READ | PROT_WRITE
     mov r14, rax                            ; argv arrays
-    ; one string of 131072 bytes without its NUL: E2BIG
+    ; one string of 131072 bytes and its NUL: E2BIG
     mov byte [r13 + 131071], 'b'
+    mov byte [r13 + 131072], 0
     lea rax, [a0]
     mov [r14], rax
     mov [r14 + 8], r13
@@ -163,6 +165,7 @@ do_e2big:
     sys SYS_execve, [args_path], r14, run_envp
     show "execve(a string of 131072 bytes)"
     mov byte [r13 + 131071], 0
+    mov byte [r13 + 131072], 'a'
     ; 60 strings of 131071: 7.5 MiB
     lea rax, [a0]
     mov [r14], rax
@@ -253,6 +256,70 @@ do_run:
     ret
 
 never:
+    ret
+
+; e2big-edge: argv[4] = T: an argv whose strings take T bytes with their NULs (strings of 131071
+; bytes and one shorter, no environment), then T + 1: Linux allows a quarter of the stack limit
+; for the file name, the strings and a pointer for each.
+do_e2big_edge:
+    mov edi, 4
+    call argv_at
+    mov rdi, rax
+    call parse_dec
+    mov r15, rax
+    lea rsi, [r15 + 2 * 131072]
+    anon_map rsi, PROT_READ | PROT_WRITE
+    mov r13, rax
+    mov rdi, r13
+    lea rcx, [r15 + 131072]
+    mov al, 'a'
+    rep stosb
+    anon_map 8 * PAGE, PROT_READ | PROT_WRITE
+    mov r14, rax
+    call edge_argv
+    mov rdi, [args_path]
+    mov rsi, r14
+    xor edx, edx
+    call exec_child
+    inc r15
+    call edge_argv
+    mov rdi, [args_path]
+    mov rsi, r14
+    xor edx, edx
+    call exec_child
+    ret
+
+; edge_argv: argv at r14 from the strings at r13 taking r15 bytes; clears the old NULs first.
+edge_argv:
+    mov rdi, r13
+    mov rcx, r15
+    add rcx, 131072
+    mov al, 'a'
+    rep stosb
+    mov rdx, r13                            ; the next string
+    mov rcx, r15                            ; bytes left
+    xor ebx, ebx                            ; argc
+.next:
+    test rcx, rcx
+    jz .done
+    mov [r14 + rbx * 8], rdx
+    inc rbx
+    mov rax, 131072
+    cmp rcx, rax
+    cmovb rax, rcx
+    mov byte [rdx + rax - 1], 0
+    add rdx, rax
+    sub rcx, rax
+    jmp .next
+.done:
+    mov qword [r14 + rbx * 8], 0
+    say "argv of "
+    mov rdi, r15
+    call print_dec
+    say " bytes in "
+    mov rdi, rbx
+    call print_dec
+    say " strings", 10
     ret
 
 ; replace: this process becomes args, with this one's environment.

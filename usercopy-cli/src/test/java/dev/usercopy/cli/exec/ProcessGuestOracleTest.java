@@ -139,11 +139,35 @@ class ProcessGuestOracleTest {
                         "execve(a script without the execute bit) = -13 EACCES", "execve(a script whose interpreter is missing) = -2 ENOENT"),
                 of(guest("exec", "e2big", args, dir), 0, "execve(a string of 131072 bytes) = -7 E2BIG", "execve(60 strings of 131071 bytes) = -7 E2BIG",
                         "execve(1048000 empty strings) = -7 E2BIG", "argv[1] strlen = 131071", "  status as a shell shows it = 12"),
+                of(guest("exec", "e2big-edge", args, dir, Long.toString(edge(args))), 0, "argv of " + edge(args) + " bytes in 16 strings",
+                        "argc = 16", "  status as a shell shows it = 26", "argv of " + (edge(args) + 1) + " bytes in 16 strings", "execve = -7 E2BIG",
+                        "  status as a shell shows it = 127"),
                 of(guest("exec", "script", args, dir), 0, "argv[1] = one  two", "argv[2] = " + dir + "/script1", "argv[3] = x y", "argv[4] = last",
                         "argv[1] = " + dir + "/script2", "argv[4] = " + dir + "/nested", "readlink(/proc/self/exe) = " + args.length(), args),
                 of(guest("exec", "run", args, dir), 0, "F_GETFD(fd 3) = -9 EBADF", "F_GETFD(fd 4) = 0", "F_GETFD(fd 5) = -9 EBADF",
                         "SIGUSR1's action [0 default, 1 ignored, 2 a handler] = 0", "SIGUSR2's action = 1", "blocked = 0x4000", "env: B=2", args),
                 of(guest("exec", "replace", args, dir), 12, "argv[1] = x y", "env: LC_ALL=C", args));
+    }
+
+    /**
+     * The most argv bytes (strings with their NULs, no environment) execve takes for {@code file}
+     * with 16 strings: Linux's limit, a quarter of the soft stack limit (at most 6 MiB, at least
+     * 128 KiB), less a pointer a string, less the file name and its NUL.
+     */
+    static long edge(String file) {
+        long stack = Long.MAX_VALUE;
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/limits"))) {
+                if (line.startsWith("Max stack size")) {
+                    String soft = line.substring("Max stack size".length()).trim().split("\\s+")[0];
+                    stack = soft.equals("unlimited") ? Long.MAX_VALUE : Long.parseLong(soft);
+                }
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        long limit = Math.max(Math.min(stack / 4, 6L << 20), 128L << 10);
+        return limit - 8 * 16 - (file.getBytes(java.nio.charset.StandardCharsets.UTF_8).length + 1);
     }
 
     @ParameterizedTest(name = "{0}")
