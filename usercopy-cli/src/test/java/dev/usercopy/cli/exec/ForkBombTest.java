@@ -28,6 +28,8 @@ import static org.junit.jupiter.api.Assertions.fail;
 class ForkBombTest {
     /** Processes.DEFAULT_LIMIT: the processes a guest tree may have at once, zombies included. */
     static final int TREE_LIMIT = 256;
+    /** Host processes the test allows past the limit: stubs of ended guest processes not reaped yet. */
+    static final int SLACK = 8;
     /**
      * The bomb, named: busybox's sh refuses {@code :} as a function name ("bad function name", on
      * Linux too), so the issue's literal text would test only a syntax error. The init waits for
@@ -132,7 +134,8 @@ class ForkBombTest {
                 fail("exec still running 60 s after its init's stdin closed (" + inSession(sid).size() + " host processes in its session)");
             }
             String errText = read(err);
-            assertTrue(most <= TREE_LIMIT + 1, "the tree had " + (most - 1) + " host processes at once, past its limit of " + TREE_LIMIT);
+            // the JVM, the tree's processes, and a few whose guest slot is free but whose host stub its tracer is still reaping
+            assertTrue(most <= TREE_LIMIT + 1 + SLACK, "the tree had " + (most - 1) + " host processes at once, past its limit of " + TREE_LIMIT);
             assertTrue(errText.contains("can't fork: Resource temporarily unavailable"),
                     () -> "the tree never met its limit (EAGAIN); stderr begins:\n" + errText.substring(0, Math.min(2000, errText.length())));
             assertTrue(read(out).contains("init ends"), () -> "the init did not run to its end: " + read(out));
