@@ -60,6 +60,9 @@ public final class Syscalls {
         Identity.register(r);
         Time.register(r);
         Signals.register(r);
+        SignalDelivery.register(r);
+        SignalWait.register(r);
+        Kill.register(r);
         ThreadSetup.register(r);
         Exit.register(r);
         Poll.register(r);
