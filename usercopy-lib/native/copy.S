@@ -8,9 +8,14 @@
 
 %include "usercopy.inc"
 
-; Where the adaptive form stops using the AVX2 loop and uses rep movsb; why
-; there is at copy_from_user_adaptive.
-%define ADAPTIVE_VEC_MAX    16384
+; Where the adaptive form stops using the AVX2 loop for every copy; above it,
+; the loop only where rep movsb meets its slow case. Why, at
+; copy_from_user_adaptive.
+%define ADAPTIVE_VEC_MAX    4096
+; rep movsb's slow case: the destination 1..ADAPTIVE_SLOW_DIST bytes ahead of
+; the source modulo 4 KiB, except exactly ADAPTIVE_FAST_DIST ahead.
+%define ADAPTIVE_SLOW_DIST  63
+%define ADAPTIVE_FAST_DIST  32
 
 extern cpu_features             ; cpu.S: the FEAT_* bits in use
 
@@ -92,17 +97,25 @@ fix_rcx:
 ;   8..16           two overlapping qwords                  usercopy5a..5d
 ;   17..32          two overlapping xmm                     usercopy6a..6d
 ;   33..64          four overlapping xmm                    usercopy7a..7h
-;   65 B..16 KiB-1  AVX2: 32 bytes, then a 64-byte loop
+;   65 B..4 KiB-1   AVX2: 32 bytes, then a 64-byte loop
 ;                   with 32-aligned destination stores,
 ;                   the last 64 bytes overlapping           usercopy8a..8j
-;   larger, or no AVX2: rep movsb with ERMS                 usercopy9
-;                   without ERMS: the aligned form          usercopy1..1d
+;   4 KiB up        the AVX2 loop if the destination is 1..31 or 33..63
+;                   bytes ahead of the source modulo 4 KiB, else rep
+;                   movsb (ERMS)
+;   no AVX2: rep movsb with ERMS                            usercopy9
+;            without ERMS: the aligned form                 usercopy1..1d
 ;
 ; The boundaries are measured, not guessed: movs beat rep movsb's start-up up
-; to 64 bytes, the AVX2 loop beats rep movsb's slow case on Zen 4 (the
-; destination 1..63 bytes ahead of the source modulo 4 KiB) up to 16 KiB and
-; falls behind it above. The numbers, and how to measure them again, are in
-; bench/README.md, "Where the adaptive form's boundaries come from".
+; to 64 bytes; the AVX2 loop beats rep movsb's start-up below 4 KiB; from
+; 4 KiB which one is ahead depends on what else the core runs (quiet, the
+; loop by up to 1.2x; with the machine loaded, rep movsb by up to 1.4x),
+; except in rep movsb's slow case: with the destination 1..31 bytes ahead of
+; the source it is 12-50x slower than the loop at any size, and at 33..63
+; up to 7x on a quiet machine (32 ahead is not slow). So from 4 KiB the
+; distance picks. The numbers,
+; and how to measure them again, are in bench/README.md, "Where the adaptive
+; form's boundaries come from".
 ;
 ; Exact counts: at every labelled instruction rsi, rdi and rdx describe what
 ; is left, from a point before which everything is copied. Each chunk loads
@@ -164,10 +177,19 @@ adaptive_xmm4:                          ; 33..64: first 32 and last 32 bytes
 
 adaptive_big:
     movzx eax, byte [cpu_features]
-    cmp rdx, ADAPTIVE_VEC_MAX
-    jae adaptive_rep
     test eax, FEAT_AVX2
     jz adaptive_rep
+    cmp rdx, ADAPTIVE_VEC_MAX
+    jb adaptive_vec
+    mov rcx, rdi
+    sub rcx, rsi
+    dec ecx                     ; distance 0 wraps round to 4095 after the and
+    and ecx, PAGE_SIZE - 1      ; (dst - src - 1) mod 4 KiB
+    cmp ecx, ADAPTIVE_SLOW_DIST
+    jae adaptive_rep            ; distance 0 or 64..4095: rep movsb
+    cmp ecx, ADAPTIVE_FAST_DIST - 1
+    je adaptive_rep             ; distance 32: rep movsb
+adaptive_vec:
     ; 8a..8j -> fix_vec, with rsi, rdi, rdx what is left
     uaccess usercopy8a, fix_vec, vmovdqu ymm0, [rsi]
     uaccess usercopy8b, fix_vec, vmovdqu [rdi], ymm0

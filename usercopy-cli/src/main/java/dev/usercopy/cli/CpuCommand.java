@@ -29,9 +29,11 @@ final class CpuCommand implements Callable<Integer> {
                 : f.stream().map(Enum::name).collect(Collectors.joining(" "))));
         io.out().println("adaptive copy:");
         io.out().println("  1..64 bytes      mov sequences");
-        io.out().println("  65 B..16 KiB     " + (f.contains(CpuFeature.AVX2) ? "AVX2 loop" : f.contains(CpuFeature.ERMS)
+        io.out().println("  65 B..4 KiB-1    " + (f.contains(CpuFeature.AVX2) ? "AVX2 loop" : f.contains(CpuFeature.ERMS)
                 ? "rep movsb (no AVX2)" : "rep movsq, aligned form (no AVX2, no ERMS)"));
-        io.out().println("  16 KiB and up    " + (f.contains(CpuFeature.ERMS) ? "rep movsb" : "rep movsq, aligned form (no ERMS)"));
+        String big = f.contains(CpuFeature.ERMS) ? "rep movsb" : "rep movsq, aligned form (no ERMS)";
+        io.out().println("  4 KiB and up     " + (f.contains(CpuFeature.AVX2)
+                ? big + "; AVX2 loop if dst - src mod 4 KiB is 1..31 or 33..63" : big));
         return ScriptRunner.OK;
     }
 }

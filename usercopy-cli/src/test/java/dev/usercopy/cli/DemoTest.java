@@ -15,7 +15,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** The demo's output, plain, coloured and as JSON. */
 class DemoTest {
-    static final List<String> SECTIONS = List.of("demand-paging", "fork-cow", "efault", "strncpy", "race", "real-program", "profiles", "jvm");
+    static final List<String> SECTIONS = List.of("demand-paging", "fork-cow", "efault", "strncpy", "race", "real-program", "processes", "profiles", "jvm");
 
     @Test
     void plainDemoTellsEverySectionHoldsEveryClaimAndHasNoEscapes() {

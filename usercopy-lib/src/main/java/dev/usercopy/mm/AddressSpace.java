@@ -222,11 +222,11 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** Unmaps everything and frees what only this address space held. Copies still running end with nothing copied. */
+    /** Unmaps everything and frees what only this address space held. Copies still running stop at their next byte (EFAULT). */
     @Override
     public void close() {
-        // Under the lock, so no fault resolution maps into the range once it is given back;
-        // copies in flight hold no lock, so waiting for them here cannot deadlock.
+        // Under the lock, so no fault resolution maps into the range once it is closed; copies
+        // in flight hold no lock and are not waited for: they fault on the closed range (EFAULT).
         mm.lock.lock();
         try {
             if (closed) {

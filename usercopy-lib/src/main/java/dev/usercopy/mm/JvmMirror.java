@@ -84,9 +84,9 @@ final class JvmMirror implements HostMirror {
         mm.reserveVmas(trial.vmas() - before);
     }
 
-    /** Gives the range back: copies still in flight end with nothing copied. */
+    /** Closes the range: copies still in flight stop at their next byte (EFAULT). */
     void close() {
-        reservation.close(); // waits for copies in flight; none can reach a frame after this
+        reservation.close(); // PROT_NONE at once: no copy reaches a frame after this
         mm.vmasChanged(-(model.vmas() + 1));
     }
 }

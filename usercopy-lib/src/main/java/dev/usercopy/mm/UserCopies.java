@@ -1,6 +1,7 @@
 package dev.usercopy.mm;
 
 import java.lang.foreign.MemorySegment;
+import java.util.Arrays;
 import java.util.Objects;
 
 import dev.usercopy.uapi.Errno;
@@ -66,9 +67,29 @@ final class UserCopies {
         return left;
     }
 
+    // Each copy makes its first pass straight through the reservation, with nothing allocated
+    // and few calls to inline (a syscall's copy inlines whole into its caller, so the UserSlice
+    // it came through is never allocated either); only a stop, to resolve a fault, builds the
+    // pass that resumes there.
+
     long copyFromUser(byte[] to, int offset, long from, int length) {
         Objects.checkFromIndexSize(offset, length, to.length);
-        return copyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from);
+        // The first pass here, not through rawCopyFromUser: one call level less (see above).
+        long left = unchecked || !accessOk(from, length) ? length : reservation.rawCopyFromUser(to, offset, from, length);
+        if (left != 0) {
+            left = slowCopyFromUser(to, offset, from, length, left);
+        }
+        return left;
+    }
+
+    /** {@link #copyFromUser(byte[], int, long, int)} after its first pass stopped {@code left} short: the general path, then the zeroing. */
+    private long slowCopyFromUser(byte[] to, int offset, long from, int length, long left) {
+        left = unchecked || !accessOk(from, length) ? rawCopyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from)
+                : resumeFromUser(to, offset, from, length, length - left);
+        if (left != 0) {
+            Arrays.fill(to, offset + length - (int) left, offset + length, (byte) 0);
+        }
+        return left;
     }
 
     long rawCopyFromUser(MemorySegment to, long from) {
@@ -79,12 +100,22 @@ final class UserCopies {
         if (!accessOk(from, n)) {
             return n;
         }
-        return resumable(from, n, false, done -> reservation.rawCopyFromUser(to.asSlice(done), from + done));
+        long left = reservation.rawCopyFromUser(to, from);
+        return left == 0 ? 0 : resume(from, n, false, n - left, done -> reservation.rawCopyFromUser(to.asSlice(done), from + done));
     }
 
     long rawCopyFromUser(byte[] to, int offset, long from, int length) {
         Objects.checkFromIndexSize(offset, length, to.length);
-        return rawCopyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from);
+        if (unchecked || !accessOk(from, length)) {
+            return rawCopyFromUser(MemorySegment.ofArray(to).asSlice(offset, length), from);
+        }
+        long left = reservation.rawCopyFromUser(to, offset, from, length);
+        return left == 0 ? 0 : resumeFromUser(to, offset, from, length, length - left);
+    }
+
+    private long resumeFromUser(byte[] to, int offset, long from, int length, long done) {
+        MemorySegment kernel = MemorySegment.ofArray(to).asSlice(offset, length);
+        return resume(from, length, false, done, at -> reservation.rawCopyFromUser(kernel.asSlice(at), from + at));
     }
 
     long copyToUser(long to, MemorySegment from) {
@@ -95,12 +126,22 @@ final class UserCopies {
         if (!accessOk(to, n)) {
             return n;
         }
-        return resumable(to, n, true, done -> reservation.copyToUser(to + done, from.asSlice(done)));
+        long left = reservation.copyToUser(to, from);
+        return left == 0 ? 0 : resume(to, n, true, n - left, done -> reservation.copyToUser(to + done, from.asSlice(done)));
     }
 
     long copyToUser(long to, byte[] from, int offset, int length) {
         Objects.checkFromIndexSize(offset, length, from.length);
-        return copyToUser(to, MemorySegment.ofArray(from).asSlice(offset, length));
+        if (unchecked || !accessOk(to, length)) {
+            return copyToUser(to, MemorySegment.ofArray(from).asSlice(offset, length));
+        }
+        long left = reservation.copyToUser(to, from, offset, length);
+        return left == 0 ? 0 : resumeToUser(to, from, offset, length, length - left);
+    }
+
+    private long resumeToUser(long to, byte[] from, int offset, int length, long done) {
+        MemorySegment kernel = MemorySegment.ofArray(from).asSlice(offset, length);
+        return resume(to, length, true, done, at -> reservation.copyToUser(to + at, kernel.asSlice(at)));
     }
 
     long clearUser(long to, long length) {
@@ -129,16 +170,21 @@ final class UserCopies {
      * Returns the bytes not copied.
      */
     private long resumable(long start, long length, boolean write, Pass pass) {
-        long done = 0;
+        long left = pass.from(0);
+        return left == 0 ? 0 : resume(start, length, write, length - left, pass);
+    }
+
+    /** {@link #resumable} after a pass stopped {@code done} bytes in: resolves that stop, then passes on. */
+    private long resume(long start, long length, boolean write, long done, Pass pass) {
         int retries = 0;
-        while (done < length) {
+        while (retries <= MAX_RETRIES && resolveDuringCopy(start, length, done, write, unchecked)) {
             long left = pass.from(done);
+            if (left == 0) {
+                return 0;
+            }
             long now = length - left;
             retries = now == done ? retries + 1 : 0;
             done = now;
-            if (left == 0 || retries > MAX_RETRIES || !resolveDuringCopy(start, length, done, write, unchecked)) {
-                break;
-            }
         }
         return length - done;
     }

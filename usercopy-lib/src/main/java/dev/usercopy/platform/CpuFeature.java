@@ -13,7 +13,7 @@ public enum CpuFeature {
     ERMS,
     /** Fast short {@code rep movsb}: reported, but a mov sequence still beats it up to 64 bytes on Zen 4. */
     FSRM,
-    /** AVX2 with ymm state saved by the OS: copies of 65 bytes to 16 KiB use a 32-byte loop. */
+    /** AVX2 with ymm state saved by the OS: copies of 65 bytes to 4 KiB, and larger ones in rep movsb's slow case, use a 32-byte loop. */
     AVX2;
 
     long bit() {

@@ -3,7 +3,13 @@ package dev.usercopy.platform;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
-import java.util.concurrent.atomic.AtomicLong;
+import java.lang.ref.PhantomReference;
+import java.lang.ref.Reference;
+import java.lang.ref.ReferenceQueue;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 
 import dev.usercopy.uapi.Errno;
 
@@ -19,9 +25,15 @@ import static dev.usercopy.platform.Posix.PROT_NONE;
  * it, so a copy that runs off the end faults instead of reaching whatever the
  * host maps next. Frames are mapped in and out of it; it never shrinks.
  *
- * <p>Copies run without locks. {@link #close} waits for copies in flight
- * before it gives the range back, since once unmapped the host may reuse the
- * range for JVM memory that a late copy would then write.
+ * <p>Copies run without locks and without any atomic read-modify-write.
+ * {@link #close} does not wait for copies in flight: under the lock it turns
+ * the whole range {@code PROT_NONE}, so a copy still running faults at its
+ * next byte and ends with what it copied (its fixup, as for any EFAULT); the
+ * frames are no longer mapped here once close returns. The range itself is
+ * given back to the host (munmap) only after this object is unreachable:
+ * every copy holds it reachable ({@link Reference#reachabilityFence}) until
+ * its native call returns, so no copy can reach a range the host has handed
+ * out again, to the JVM or anyone.
  */
 public final class Reservation implements AutoCloseable {
     private static final long PAGE = PhysicalMemory.FRAME_SIZE;
@@ -34,9 +46,40 @@ public final class Reservation implements AutoCloseable {
 
     private final long base;
     private final long size;
-    /** Copies in flight, plus CLOSED once closing has begun. */
-    private final AtomicLong inFlight = new AtomicLong();
-    private static final long CLOSED = 1L << 62;
+    /**
+     * Set under the lock by close. Copies read it only to skip a copy that
+     * would fault anyway; what makes a late copy safe is the PROT_NONE range.
+     */
+    private volatile boolean closed;
+
+    /** The closed ranges not yet given back, each waiting for its reservation to be unreachable. */
+    private static final ReferenceQueue<Reservation> UNREACHABLE = new ReferenceQueue<>();
+    private static final Set<ClosedRange> CLOSED_RANGES = ConcurrentHashMap.newKeySet();
+
+    /** A closed reservation's host range (guard included), unmapped once the reservation is unreachable. */
+    private static final class ClosedRange extends PhantomReference<Reservation> {
+        final long base;
+        final long length;
+
+        ClosedRange(Reservation r) {
+            super(r, UNREACHABLE);
+            this.base = r.base;
+            this.length = r.size + GUARD;
+        }
+    }
+
+    /** Unmaps the closed ranges whose reservations are unreachable (no copy can be running in them). */
+    private static void releaseUnreachable() {
+        for (Reference<? extends Reservation> ref; (ref = UNREACHABLE.poll()) != null; ) {
+            release((ClosedRange) ref);
+        }
+    }
+
+    private static void release(ClosedRange range) {
+        if (CLOSED_RANGES.remove(range)) {
+            Posix.munmap(range.base, range.length);
+        }
+    }
 
     private Reservation(long base, long size) {
         this.base = base;
@@ -48,16 +91,42 @@ public final class Reservation implements AutoCloseable {
         if (size <= 0 || size % PAGE != 0) {
             throw new IllegalArgumentException("reservation size " + size + " is not a positive multiple of " + PAGE);
         }
-        long base = Posix.mmap(0, size + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        releaseUnreachable();
+        long base;
+        try {
+            base = Posix.mmap(0, size + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        } catch (NativeCallException e) {
+            if (e.errno() != Errno.ENOMEM.number() || CLOSED_RANGES.isEmpty()) {
+                throw e;
+            }
+            // Address space held by closed reservations still reachable: collect them and retry once.
+            awaitUnreachable();
+            base = Posix.mmap(0, size + GUARD, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        }
         return new Reservation(base, size);
+    }
+
+    /** Runs the collector and gives back what it found unreachable, waiting up to a second for the first. */
+    private static void awaitUnreachable() {
+        System.gc();
+        try {
+            Reference<? extends Reservation> ref = UNREACHABLE.remove(TimeUnit.SECONDS.toMillis(1));
+            if (ref != null) {
+                release((ClosedRange) ref);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        releaseUnreachable();
     }
 
     public long size() {
         return size;
     }
 
+    /** Under the lock: maps and protections never race with close. */
     private void checkRange(long guest, long length) {
-        if ((inFlight.get() & CLOSED) != 0) {
+        if (closed) {
             throw new IllegalStateException("reservation is closed");
         }
         if (guest < 0 || length < 0 || guest > size - length || guest % PAGE != 0 || length % PAGE != 0) {
@@ -67,7 +136,7 @@ public final class Reservation implements AutoCloseable {
     }
 
     /** Maps {@code count} frames of {@code memory} at guest address {@code guest}; see {@link PhysicalMemory#mapInto}. */
-    public void map(long guest, PhysicalMemory memory, long frame, long count, int prot, boolean populate) {
+    public synchronized void map(long guest, PhysicalMemory memory, long frame, long count, int prot, boolean populate) {
         if (count < 0 || count > size / PAGE) { // before the product, which could wrap
             throw new IndexOutOfBoundsException(count + " frames at guest 0x" + Long.toHexString(guest) + " in a reservation of " + size);
         }
@@ -76,13 +145,13 @@ public final class Reservation implements AutoCloseable {
     }
 
     /** Returns a guest range to the reserved, inaccessible state. */
-    public void unmap(long guest, long length) {
+    public synchronized void unmap(long guest, long length) {
         checkRange(guest, length);
         Posix.mmap(base + guest, length, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
     }
 
     /** mprotect of a guest range that is mapped. */
-    public void protect(long guest, long length, int prot) {
+    public synchronized void protect(long guest, long length, int prot) {
         checkRange(guest, length);
         Posix.mprotect(base + guest, length, prot);
     }
@@ -95,29 +164,34 @@ public final class Reservation implements AutoCloseable {
         return Math.min(length, size - guest);
     }
 
-    private boolean enter() {
-        if ((inFlight.incrementAndGet() & CLOSED) != 0) {
-            inFlight.decrementAndGet();
-            return false;
-        }
-        return true;
-    }
-
-    private void leave() {
-        inFlight.decrementAndGet();
-    }
+    // Each copy below ends with Reference.reachabilityFence(this): the range stays reserved
+    // (at worst PROT_NONE) until its native call has returned; see the class comment.
 
     /** {@link UserCopy#rawCopyFromUser} at a guest address: bytes not copied (left as they were); past the end counts as not copied. */
     public long rawCopyFromUser(MemorySegment to, long from) {
         long n = to.byteSize();
         long in = inside(from, n);
-        if (in == 0 || !enter()) {
+        if (in == 0 || closed) {
             return n;
         }
         try {
-            return n - in + UserCopy.rawCopyFromUser(to.asSlice(0, in), base + from);
+            return n - in + UserCopy.rawCopyFromUser(in == n ? to : to.asSlice(0, in), base + from);
         } finally {
-            leave();
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** {@link #rawCopyFromUser(MemorySegment, long)} into {@code to[offset..offset + length)}. */
+    public long rawCopyFromUser(byte[] to, int offset, long from, int length) {
+        Objects.checkFromIndexSize(offset, length, to.length);
+        long in = inside(from, length);
+        if (in == 0 || closed) {
+            return length;
+        }
+        try {
+            return length - in + UserCopy.rawCopyFromUser(to, offset, base + from, (int) in);
+        } finally {
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -125,26 +199,40 @@ public final class Reservation implements AutoCloseable {
     public long copyToUser(long to, MemorySegment from) {
         long n = from.byteSize();
         long in = inside(to, n);
-        if (in == 0 || !enter()) {
+        if (in == 0 || closed) {
             return n;
         }
         try {
-            return n - in + UserCopy.copyToUser(base + to, from.asSlice(0, in));
+            return n - in + UserCopy.copyToUser(base + to, in == n ? from : from.asSlice(0, in));
         } finally {
-            leave();
+            Reference.reachabilityFence(this);
+        }
+    }
+
+    /** {@link #copyToUser(long, MemorySegment)} from {@code from[offset..offset + length)}. */
+    public long copyToUser(long to, byte[] from, int offset, int length) {
+        Objects.checkFromIndexSize(offset, length, from.length);
+        long in = inside(to, length);
+        if (in == 0 || closed) {
+            return length;
+        }
+        try {
+            return length - in + UserCopy.copyToUser(base + to, from, offset, (int) in);
+        } finally {
+            Reference.reachabilityFence(this);
         }
     }
 
     /** {@link UserCopy#clearUser} at a guest address. */
     public long clearUser(long to, long length) {
         long in = inside(to, length);
-        if (in == 0 || !enter()) {
+        if (in == 0 || closed) {
             return length;
         }
         try {
             return length - in + UserCopy.clearUser(base + to, in);
         } finally {
-            leave();
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -171,7 +259,7 @@ public final class Reservation implements AutoCloseable {
      * the guard region rather than run past it. Bytes not copied.
      */
     private long unchecked(long guest, long length, Piece piece) {
-        if (!enter()) {
+        if (closed) {
             return length;
         }
         try {
@@ -186,7 +274,7 @@ public final class Reservation implements AutoCloseable {
             }
             return length - done;
         } finally {
-            leave();
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -214,14 +302,14 @@ public final class Reservation implements AutoCloseable {
         if (count == 0) {
             return 0;
         }
-        if (in == 0 || !enter()) {
+        if (in == 0 || closed) {
             return -Errno.EFAULT.number();
         }
         try {
             long got = UserCopy.strncpyFromUser(to, toOffset, base + from, (int) in);
             return got == in && in < count ? -Errno.EFAULT.number() : got;
         } finally {
-            leave();
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -236,9 +324,10 @@ public final class Reservation implements AutoCloseable {
      * nothing is called); {@code offset} is the file offset of the
      * positional calls. The result is the host's: a count or {@code -errno}.
      *
-     * <p>The call counts as a copy in flight, so {@link #close} waits for it
-     * (a blocking read delays it) and never gives the range back to the host
-     * while the kernel may still write through it.
+     * <p>The call holds this reservation reachable, so the range is never
+     * given back to the host while the kernel may still write through it; a
+     * close during a blocking read makes the range PROT_NONE, and the host
+     * kernel's own copy stops there (a short count, or EFAULT).
      */
     public long hostCall(HostCall call, int fd, long[] ranges, long offset) {
         if (ranges.length % 2 != 0 || ranges.length == 0) {
@@ -249,7 +338,7 @@ public final class Reservation implements AutoCloseable {
                 return -Errno.EFAULT.number();
             }
         }
-        if (!enter()) {
+        if (closed) {
             return -Errno.EFAULT.number();
         }
         try {
@@ -262,7 +351,7 @@ public final class Reservation implements AutoCloseable {
                 case READV, WRITEV -> vector(call, fd, ranges);
             };
         } finally {
-            leave();
+            Reference.reachabilityFence(this);
         }
     }
 
@@ -303,20 +392,23 @@ public final class Reservation implements AutoCloseable {
         }
     }
 
-    /** Waits for copies in flight, then unmaps the range. Later copies copy nothing. */
+    /**
+     * Makes the whole range inaccessible, so copies still running stop at
+     * their next byte (EFAULT) and none reaches a frame once this returns;
+     * later copies copy nothing. The range is unmapped once this object is
+     * unreachable (at a later {@link #reserve}).
+     */
     @Override
     public void close() {
-        // Set CLOSED once (a second close must not add it again: the count would wrap negative).
-        long seen;
-        do {
-            seen = inFlight.get();
-            if ((seen & CLOSED) != 0) {
+        synchronized (this) {
+            if (closed) {
                 return;
             }
-        } while (!inFlight.compareAndSet(seen, seen | CLOSED));
-        while (inFlight.get() != CLOSED) {
-            Thread.onSpinWait();
+            closed = true;
+            // MAP_FIXED replaces every frame mapping at once: after this call no CPU writes through them.
+            Posix.mmap(base, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+            CLOSED_RANGES.add(new ClosedRange(this));
         }
-        Posix.munmap(base, size + GUARD);
+        releaseUnreachable();
     }
 }

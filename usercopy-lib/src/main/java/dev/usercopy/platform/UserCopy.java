@@ -47,9 +47,12 @@ public final class UserCopy {
         /** Align the destination, {@code rep movsq}, tail bytes (usercopy1, 1b, 1c, 1d). */
         ALIGNED,
         /**
-         * Chosen per call by size and by the CPU's features (see
-         * {@link #cpuFeatures()}): mov sequences up to 64 bytes, an AVX2 loop
-         * up to 16 KiB, {@code rep movsb} above (usercopy4a..9r). The default.
+         * Chosen per call by size, by the CPU's features (see
+         * {@link #cpuFeatures()}) and from 4 KiB by the distance
+         * (dst - src) mod 4 KiB: mov sequences up to 64 bytes, an AVX2 loop
+         * below 4 KiB, and from there {@code rep movsb} unless the destination
+         * is 1..31 or 33..63 bytes ahead (its slow case), where the AVX2 loop stays
+         * (usercopy4a..9r). The default.
          */
         ADAPTIVE;
 
@@ -228,7 +231,10 @@ public final class UserCopy {
 
     /** {@link #copyFromUser(byte[], int, long, int)} that leaves the bytes not copied as they were (Linux's {@code raw_copy_from_user}). */
     public static long rawCopyFromUser(byte[] to, int toOffset, long from, int length) {
-        return rawCopyFromUser(Form.ADAPTIVE, to, toOffset, from, length);
+        // Not through rawCopyFromUser(Form, ...): one level less, so that a syscall's copy, many
+        // calls deep, still inlines whole and its heap segments are never allocated.
+        Objects.checkFromIndexSize(toOffset, length, to.length);
+        return Form.ADAPTIVE_ROUTINES.fromUser().copy(MemorySegment.ofArray(to).asSlice(toOffset, length), from);
     }
 
     public static long rawCopyFromUser(Form form, byte[] to, int toOffset, long from, int length) {
@@ -260,7 +266,8 @@ public final class UserCopy {
 
     /** Copies {@code from[fromOffset..fromOffset+length)} to guest address {@code to}. Returns bytes not copied. */
     public static long copyToUser(long to, byte[] from, int fromOffset, int length) {
-        return copyToUser(Form.ADAPTIVE, to, from, fromOffset, length);
+        Objects.checkFromIndexSize(fromOffset, length, from.length); // one level less, as rawCopyFromUser(byte[], ...)
+        return Form.ADAPTIVE_ROUTINES.toUser().copy(MemorySegment.ofArray(from).asSlice(fromOffset, length), to);
     }
 
     public static long copyToUser(Form form, long to, byte[] from, int fromOffset, int length) {

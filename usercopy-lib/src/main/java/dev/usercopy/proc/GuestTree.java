@@ -26,11 +26,13 @@ final class GuestTree {
     private final List<Tracer> live = new ArrayList<>();
     private boolean killed;
     /**
-     * A process spawned ahead for the next fork: spawning the stub and
-     * setting it up is most of a fork's cost, so it is done while the
-     * guest runs, not while its fork waits.
+     * Processes ready for the next forks: spawned ahead (spawning the stub
+     * and setting it up is most of a fork's cost, so it is done while the
+     * guest runs, not while its fork waits), or left by a guest that ended.
      */
-    private Tracer spare;
+    private final java.util.ArrayDeque<Tracer> spares = new java.util.ArrayDeque<>();
+    /** The spares a tree keeps at most: a pipeline's few processes at a time. */
+    static final int SPARES = 2;
 
     GuestTree(MemoryManager mm, Guest.Options options, Path root) {
         this.mm = mm;
@@ -57,39 +59,44 @@ final class GuestTree {
 
     /** The spare process, if one is ready or on its way; null when none (the caller starts its own). */
     synchronized Tracer takeSpare() {
-        Tracer t = spare;
-        spare = null;
-        return t;
+        return spares.pollLast();
     }
 
     /** Starts a spare for the next fork, unless there is one or the tree is ending. */
     void replenish() {
         Tracer t;
         synchronized (this) {
-            if (spare != null || killed) {
+            if (!spares.isEmpty() || killed) {
                 return;
             }
             t = new Tracer(this);
-            spare = t;
+            spares.add(t);
         }
         if (!start(t)) {
             synchronized (this) {
-                if (spare == t) {
-                    spare = null;
-                }
+                spares.remove(t);
             }
         }
     }
 
-    /** The tree is ending: its spare, if any, goes without having run anything. */
+    /** A process whose guest ended, ready for another: kept when the tree has room for a spare. */
+    synchronized boolean offerSpare(Tracer t) {
+        if (killed || spares.size() >= SPARES) {
+            return false;
+        }
+        spares.add(t);
+        return true;
+    }
+
+    /** The tree is ending: its spares go without running anything more. */
     void dismissSpare() {
-        Tracer t;
+        List<Tracer> all;
         synchronized (this) {
             killed = true;
-            t = spare;
-            spare = null;
+            all = List.copyOf(spares);
+            spares.clear();
         }
-        if (t != null) {
+        for (Tracer t : all) {
             t.job.complete(null);
         }
     }

@@ -88,10 +88,14 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     /** A fork's child to run: its task and the registers it starts from (null: dismissed unused). */
     record Job(Task task, long[] regs, byte[] xstate) {}
 
-    /** For a fork's child: the job, given once its process is spawned or while it is (a spare made ahead). */
-    final CompletableFuture<Job> job = new CompletableFuture<>();
+    /**
+     * For a fork's child: the job, given once its process is spawned or
+     * while it is (a spare made ahead). A host process whose guest ended at
+     * a stop serves the next fork: both futures are new for each job.
+     */
+    volatile CompletableFuture<Job> job = new CompletableFuture<>();
     /** Completed with 0 when a fork's child is ready to run, or -errno when it cannot be. */
-    final CompletableFuture<Long> started = new CompletableFuture<>();
+    volatile CompletableFuture<Long> started = new CompletableFuture<>();
 
     private volatile int pid;
     private volatile boolean killed;
@@ -197,7 +201,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             } finally {
                 endChild();
                 // A fork's child that never got going: its fork fails with EAGAIN and the parent takes the task back.
-                boolean neverRan = program == null && started.complete((long) -EAGAIN);
+                boolean neverRan = program == null && (task == null || started.complete((long) -EAGAIN));
                 if (task != null && !neverRan) {
                     finish(status);
                 }
@@ -285,38 +289,62 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         return serve();
     }
 
-    /** A fork's child: its process spawned, then (once it has its job) started from the parent's registers and served. */
+    /**
+     * A fork's child: its process spawned, then (once it has its job)
+     * started from the parent's registers and served. A guest that ends at
+     * a stop (exit, or a signal's default action) leaves its host process
+     * able to serve another: emptied of every guest mapping, it goes back to
+     * the tree as a spare for the next fork, which then costs no spawn.
+     */
     private int runForked(Arena arena) {
         try {
             spawn(arena);
         } catch (RuntimeException e) {
-            job.thenAccept(j -> { }); // whoever gives this process a job learns from started that it failed
-            throw e;
+            throw e; // started completes with EAGAIN on the way out: whoever gives this process a job learns it failed
         }
-        Job j;
-        try {
-            j = job.get();
-        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
-            j = null;
+        while (true) {
+            Job j;
+            try {
+                j = job.get();
+            } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+                j = null;
+            }
+            if (j == null || killed) {
+                return Ptrace.SIGKILL; // a spare no fork needed
+            }
+            task = j.task();
+            space = task.space();
+            mirror = new ChildMirror(space.size() / PAGE);
+            space.attach(mirror);
+            loadRegs();
+            long cs = tracee.reg(CS);
+            long ss = tracee.reg(SS);
+            tracee.restoreRegs(j.regs());
+            tracee.setReg(CS, cs);
+            tracee.setReg(SS, ss);
+            tracee.setReg(ORIG_RAX, -1);
+            regsDirty = true;
+            tracee.setXstate(j.xstate());
+            started.complete(0L);
+            int st = serve();
+            if (killed || reaped) {
+                return st;
+            }
+            // The guest ended at a stop: its host process maps nothing of it once this returns.
+            check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0));
+            finish(st);
+            task = null;
+            space = null;
+            mirror = null;
+            syscalls = 0;
+            guestFaults = 0;
+            error = null;
+            job = new CompletableFuture<>();
+            started = new CompletableFuture<>();
+            if (!tree.offerSpare(this)) {
+                return st; // enough spares: this process ends
+            }
         }
-        if (j == null || killed) {
-            return Ptrace.SIGKILL; // a spare no fork needed
-        }
-        task = j.task();
-        space = task.space();
-        long[] forkRegs = j.regs();
-        tracee.setXstate(j.xstate());
-        mirror = new ChildMirror(space.size() / PAGE);
-        space.attach(mirror);
-        long cs = tracee.reg(CS);
-        long ss = tracee.reg(SS);
-        tracee.restoreRegs(forkRegs);
-        tracee.setReg(CS, cs);
-        tracee.setReg(SS, ss);
-        tracee.setReg(ORIG_RAX, -1);
-        regsDirty = true;
-        started.complete(0L);
-        return serve();
     }
 
     /** The stack and the program's pages: read in now, not a fault at a time (a child's fault costs a stop and an injected mmap). */
@@ -736,10 +764,11 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             }
         }
         child.setCpu(t);
+        CompletableFuture<Long> childStarted = t.started; // this job's: a recycled process gets new ones for its next
         t.job.complete(new Job(child, regs, tracee.xstate())); // the FPU, SSE and AVX state too, as a fork copies it
         tree.replenish();
         try {
-            return t.started.get();
+            return childStarted.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             t.kill();

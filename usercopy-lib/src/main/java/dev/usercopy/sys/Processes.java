@@ -60,8 +60,10 @@ public final class Processes {
                 throw new IllegalStateException("a tree has one init");
             }
             init = t;
-            t.pgid = pid;
-            t.sid = pid;
+            // Like the init of a new pid namespace, it stays in the group and session it was started in,
+            // which lie outside its tree and show as 0: it is no group leader, so its setsid() works.
+            t.pgid = 0;
+            t.sid = 0;
         } else {
             t.parent = parent;
             parent.children.add(t);

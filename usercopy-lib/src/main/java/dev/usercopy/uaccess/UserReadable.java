@@ -26,7 +26,12 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
         if (dst.length != length()) {
             throw new ErrnoException(Errno.EINVAL, address(), length(), "kernel buffer of " + dst.length + " bytes for a slice of " + length());
         }
-        copyCommonBytesToSlice(dst);
+        // The copy itself, not through copyCommonBytesToSlice: one call level less keeps the whole
+        // copy within HotSpot's inlining depth, so neither this slice nor a segment is allocated.
+        long left = space().copyFromUser(dst, 0, address(), dst.length);
+        if (left != 0) {
+            throw Faults.efault(address(), dst.length, left, "copy from user");
+        }
     }
 
     /**

@@ -27,7 +27,11 @@ public sealed interface UserWritable permits UserSliceWo, UserSliceRw {
         if (src.length != length()) {
             throw new ErrnoException(Errno.EINVAL, address(), length(), "kernel buffer of " + src.length + " bytes for a slice of " + length());
         }
-        copyCommonBytesFromSlice(src);
+        // The copy itself, not through copyCommonBytesFromSlice: see UserReadable.copyToSlice.
+        long left = space().copyToUser(address(), src, 0, src.length);
+        if (left != 0) {
+            throw Faults.efault(address(), src.length, left, "copy to user");
+        }
     }
 
     /** Copies the first {@code min(length, src.length)} bytes of {@code src} and returns that count; EFAULT with the bytes done. */

@@ -3,8 +3,13 @@ package dev.usercopy.mm;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
 import java.util.SplittableRandom;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
 import org.junit.jupiter.api.Test;
@@ -161,6 +166,75 @@ class CloseTest extends MmScenario {
             }
             mm.checkInvariants();
             assertEquals(0, used(), where);
+        }
+    }
+
+    /**
+     * Copies take no lock and close waits for none of them: what it promises
+     * is that once it returns, no copy still running writes a byte. Four
+     * threads rewrite 1 MiB each of a MAP_SHARED range, alternating two
+     * values; a forked child shares the frames and watches them. Right after
+     * close returns the child takes a snapshot; once every writer has
+     * stopped (each ends on its first short copy), the frames must still
+     * hold exactly that snapshot.
+     */
+    @Test
+    void closeDuringACopyStormOnFourThreadsLeavesNoByteWrittenAfterItReturns() throws Exception {
+        long seed = Long.getLong("usercopy.seed", System.nanoTime());
+        System.out.println("CloseTest copy storm: seed " + seed + " (rerun with -Dusercopy.seed=" + seed + ")");
+        SplittableRandom rnd = new SplittableRandom(seed);
+        machine(small().withFrames(4096));
+        int threads = 4;
+        int per = 256 * (int) PAGE;
+        for (int round = 0; round < 12; round++) {
+            String where = "seed " + seed + ", round " + round;
+            AddressSpace as = space();
+            long a = as.mmap(BASE, (long) threads * per, RW, MapFlags.SHARED);
+            write(as, a, new byte[threads * per]);
+            AddressSpace witness = fork(as);
+            CountDownLatch running = new CountDownLatch(threads);
+            AtomicLong shortCopies = new AtomicLong();
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            List<Thread> writers = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                byte[][] values = {filled(per, 2 * t + 1), filled(per, 2 * t + 2)};
+                long at = a + (long) t * per;
+                Thread w = new Thread(() -> {
+                    try {
+                        for (int k = 0; ; k++) {
+                            long left = as.copyToUser(at, values[k & 1], 0, per);
+                            if (k == 0) {
+                                running.countDown();
+                            }
+                            if (left != 0) {
+                                shortCopies.incrementAndGet();
+                                return;
+                            }
+                        }
+                    } catch (Throwable e) {
+                        failure.set(e);
+                        running.countDown();
+                    }
+                });
+                writers.add(w);
+                w.start();
+            }
+            running.await();
+            Thread.sleep(rnd.nextInt(3));
+            as.close();
+            byte[] atClose = new byte[threads * per];
+            assertEquals(0, witness.copyFromUser(atClose, 0, a, atClose.length), where);
+            for (Thread w : writers) {
+                w.join();
+            }
+            assertNull(failure.get(), where);
+            assertEquals(threads, shortCopies.get(), where + ": every writer ends on a short copy");
+            byte[] later = new byte[threads * per];
+            assertEquals(0, witness.copyFromUser(later, 0, a, later.length), where);
+            int first = Arrays.mismatch(atClose, later);
+            assertEquals(-1, first, where + ": guest byte 0x" + Long.toHexString(a + first) + " written after close returned");
+            witness.close();
+            mm.checkInvariants();
         }
     }
 }

@@ -30,8 +30,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * <p>Swept exhaustively: every count of bytes before the boundary 0..64 (and
  * a few deep into the pages, so the bulk loop faults), every host
  * misalignment 0..31 (the adaptive form aligns destinations to 32), lengths
- * up to five pages (past the adaptive form's 16 KiB switch to
- * {@code rep movsb}); every form, both directions, SIGSEGV
+ * up to five pages (past the adaptive form's 4 KiB switch to a
+ * {@code rep movsb} chosen by distance); every form, both directions, SIGSEGV
  * and SIGBUS. The adaptive form runs three times: with every CPU feature it
  * found, without AVX2 (65 bytes up go to {@code rep movsb}), and without AVX2
  * and ERMS (65 bytes up go to the aligned form), so each of its paths meets
@@ -242,6 +242,62 @@ class BoundaryCopyTest {
                 }
             }
         }
+    }
+
+    /**
+     * From 4 KiB the adaptive form picks its loop by the distance
+     * (dst - src) mod 4 KiB: the AVX2 loop at 1..31 and 33..63, {@code rep movsb}
+     * elsewhere. Every distance on both sides of those edges, with a fault
+     * 64 bytes before the end: each stops exactly at the boundary, and with
+     * every CPU feature the fault is {@code rep movsb}'s (usercopy9) exactly
+     * where the distance should pick it.
+     */
+    @ParameterizedTest(name = "{0} {1} cpu={2} {3}")
+    @MethodSource("cases")
+    void largeCopiesAtEveryDistanceStopAtTheBoundary(Guard guard, Form form, Cpu cpu, Direction dir) {
+        withCpu(cpu, () -> {
+            try (GuardedRegion region = GuardedRegion.create(PAGES, guard);
+                    Arena confined = Arena.ofConfined()) {
+                MemorySegment guest = region.accessible();
+                MemorySegment buffer = confined.allocate(MAX_LEN + 2 * PAGE, PAGE);
+                int k = 16384 + 100;
+                int len = k + 64;
+                long start = region.boundary() - k;
+                for (int d = 0; d < 4096; d = d == 66 ? 4030 : d + 1) {
+                    String where = guard + " " + form + " cpu=" + cpu + " " + dir + ": distance " + d;
+                    // (dst - src) mod 4 KiB = d, with the guest side at -k mod 4 KiB.
+                    long kernelOff = dir == Direction.FROM_USER ? Math.floorMod(d - k, 4096) : Math.floorMod(-k - d, 4096);
+                    MemorySegment kernelSide = buffer.asSlice(kernelOff, len);
+                    long repFaults = ExtableEntry.named("usercopy9").hits();
+                    byte[] want = new byte[len];
+                    for (int i = 0; i < len; i++) {
+                        want[i] = pattern(i + d);
+                    }
+                    MemorySegment wanted = MemorySegment.ofArray(want);
+                    if (dir == Direction.FROM_USER) {
+                        MemorySegment.copy(wanted, 0, guest, guest.byteSize() - k, k);
+                        buffer.fill(CANARY);
+                        assertEquals(64, UserCopy.rawCopyFromUser(form, kernelSide, start), where);
+                        assertEquals(-1, MemorySegment.mismatch(kernelSide, 0, k, wanted, 0, k), where + ": a byte before the boundary did not arrive");
+                        assertEquals(-1, MemorySegment.mismatch(buffer, kernelOff + k, buffer.byteSize(), canaries, 0, buffer.byteSize() - kernelOff - k),
+                                where + ": kernel buffer written past the boundary");
+                    } else {
+                        guest.fill(CANARY);
+                        kernelSide.copyFrom(wanted);
+                        assertEquals(64, UserCopy.copyToUser(form, start, kernelSide), where);
+                        assertEquals(-1, MemorySegment.mismatch(guest, guest.byteSize() - k, guest.byteSize(), wanted, 0, k),
+                                where + ": a byte before the boundary did not arrive");
+                        assertEquals(-1, MemorySegment.mismatch(guest, 0, guest.byteSize() - k, canaries, 0, guest.byteSize() - k),
+                                where + ": guest written before the destination");
+                    }
+                    if (form == Form.ADAPTIVE && cpu == Cpu.ALL && UserCopy.cpuFeatures().contains(CpuFeature.AVX2)) {
+                        boolean slowCase = d >= 1 && d <= 63 && d != 32;
+                        assertEquals(slowCase ? 0 : 1, ExtableEntry.named("usercopy9").hits() - repFaults,
+                                where + ": faults in rep movsb (the AVX2 loop is for distances 1..31 and 33..63 only)");
+                    }
+                }
+            }
+        });
     }
 
     /**

@@ -69,6 +69,7 @@ public final class Report {
         misalignment();
         copyTargets();
         smallCopies();
+        guestCopyLayers();
         for (String cls : classes()) {
             if (!cls.equals("CopyBench") && !cls.equals("SmallHeapCopyBench")) {
                 generic(cls);
@@ -283,6 +284,48 @@ public final class Report {
             missed.forEach(m -> md.append("  - ").append(m).append("\n"));
             md.append("\n");
         }
+    }
+
+    // ------------------------------------------------------------------ GuestCopyBench
+
+    private static final List<String> LAYERS = List.of("raw", "reservation", "addressSpace", "userSlice");
+
+    /** Each layer's copy against the raw one in the same run, with what it allocates (-prof gc). */
+    private void guestCopyLayers() {
+        List<Result> rs = of("GuestCopyBench", r -> true);
+        if (rs.isEmpty()) {
+            return;
+        }
+        md.append("## Guest copy layers (GuestCopyBench), ns per copy, x raw, bytes allocated per copy\n\n");
+        md.append("| direction | size |");
+        LAYERS.forEach(l -> md.append(' ').append(l).append(" |"));
+        md.append("\n|---|---|");
+        LAYERS.forEach(l -> md.append("---|"));
+        md.append('\n');
+        for (String dir : distinct(rs, r -> r.param("direction"))) {
+            for (String size : distinct(rs, r -> r.param("size"))) {
+                Map<String, Result> by = new LinkedHashMap<>();
+                rs.stream().filter(r -> r.param("direction").equals(dir) && r.param("size").equals(size)).forEach(r -> by.put(r.method(), r));
+                Result raw = by.get("raw");
+                md.append("| ").append(dir).append(" | ").append(size(Long.parseLong(size))).append(" |");
+                for (String layer : LAYERS) {
+                    Result r = by.get(layer);
+                    md.append(' ');
+                    if (r != null) {
+                        md.append(num(r.score()));
+                        if (raw != null && r != raw) {
+                            md.append(" (").append(String.format(Locale.ROOT, "%.2fx", r.score() / raw.score())).append(')');
+                        }
+                        if (!Double.isNaN(r.allocatedPerOp())) {
+                            md.append(", ").append(String.format(Locale.ROOT, "%.0f B", r.allocatedPerOp()));
+                        }
+                    }
+                    md.append(" |");
+                }
+                md.append('\n');
+            }
+        }
+        md.append('\n');
     }
 
     // ------------------------------------------------------------------ SmallHeapCopyBench

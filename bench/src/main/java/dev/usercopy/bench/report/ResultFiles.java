@@ -60,11 +60,15 @@ final class ResultFiles {
             if (o.has("secondaryMetrics") && o.getAsJsonObject("secondaryMetrics").has("bytes")) {
                 bytes = o.getAsJsonObject("secondaryMetrics").getAsJsonObject("bytes").get("score").getAsDouble();
             }
+            double allocated = Double.NaN;
+            if (o.has("secondaryMetrics") && o.getAsJsonObject("secondaryMetrics").has("gc.alloc.rate.norm")) {
+                allocated = o.getAsJsonObject("secondaryMetrics").getAsJsonObject("gc.alloc.rate.norm").get("score").getAsDouble();
+            }
             double error = primary.get("scoreError").isJsonPrimitive()
                     && primary.get("scoreError").getAsJsonPrimitive().isNumber()
                     ? primary.get("scoreError").getAsDouble() : Double.NaN;
             out.add(new Result(cls, full.substring(dot + 1), params, primary.get("score").getAsDouble(),
-                    error, primary.get("scoreUnit").getAsString(), bytes));
+                    error, primary.get("scoreUnit").getAsString(), bytes, allocated));
         }
         return out;
     }

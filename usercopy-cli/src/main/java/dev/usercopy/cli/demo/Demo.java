@@ -63,6 +63,7 @@ public final class Demo {
             racingWriter(mm);
         }
         realProgram();
+        processes();
         profiles();
         theJvmDidNotNotice(before);
         return r.failures();
@@ -594,6 +595,58 @@ public final class Demo {
             }
         } catch (java.io.IOException e) {
             r.check("the real program ran: " + e.getMessage(), true, false);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * A shell script as a tree of guest processes: busybox sh forks, execs,
+     * waits and pipes, every process with its own copy-on-write fork of the
+     * address space and its own tracer thread. The output must be what the
+     * same script prints natively, and every frame back after.
+     */
+    private void processes() {
+        r.section("processes", "Guest processes: a shell pipeline of forks, execs, pipes and waits");
+        if (!java.nio.file.Files.isExecutable(BUSYBOX)) {
+            r.say("%s is missing (apt-get install -y busybox-static): skipped", BUSYBOX);
+            return;
+        }
+        String script = "seq 1 1000 | sort -rn | head -3; echo $(echo nested) $((6 * 7)); (exit 3) || echo subshell said $?";
+        try {
+            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("usercopy-demo");
+            java.nio.file.Path out = dir.resolve("out");
+            List<String> argv = List.of("sh", "-c", script);
+            Process p = new ProcessBuilder(BUSYBOX.toString(), "sh", "-c", script).redirectErrorStream(true).start();
+            String expected = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            p.waitFor();
+            List<dev.usercopy.proc.Guest.ProcessEnd> ends = java.util.Collections.synchronizedList(new ArrayList<>());
+            try (MemoryManager mm = new MemoryManager(MemoryManager.Config.defaults().withFaultAround(16))) {
+                long used = mm.stats().usedFrames();
+                dev.usercopy.proc.Guest.Result res = dev.usercopy.proc.Guest.run(mm, BUSYBOX.toString(), argv, List.of(),
+                        dev.usercopy.proc.Guest.Options.defaults().withOutput(out, out).withProcessEnds(ends::add));
+                String got = java.nio.file.Files.readString(out);
+                r.say("$ usercopy exec -- busybox sh -c '%s'", script);
+                for (String line : got.split("\n")) {
+                    r.say("  %s", line);
+                }
+                long cow = ends.stream().mapToLong(dev.usercopy.proc.Guest.ProcessEnd::cowBreaks).sum();
+                r.say("%d guest processes, each a copy-on-write fork with its own host process and tracer thread;", ends.size());
+                r.say("  %d copy-on-write breaks in all, %d syscalls served", cow, res.syscalls());
+                r.value("processes", ends.size());
+                r.value("cowBreaks", cow);
+                r.check("exit status", 0, res.status());
+                r.check("output, byte for byte what the script prints natively (" + got.length() + " bytes)", true, expected.equals(got));
+                r.check("more than one process ran", true, ends.size() > 1);
+                r.check("frames back with the machine after the whole tree exits", used, mm.stats().usedFrames());
+                mm.checkInvariants();
+            } finally {
+                try (var files = java.nio.file.Files.walk(dir)) {
+                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+                }
+            }
+        } catch (java.io.IOException e) {
+            r.check("the script ran: " + e.getMessage(), true, false);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -80,26 +80,33 @@ final class Oracle {
     /** What fd 1 is: a pipe this JVM reads, or a regular file (Linux writes differ between them). */
     enum Stdout { PIPE, FILE }
 
-    /** One program run: the command (argv), its input and output, where it runs, exec's options. */
-    record Invocation(List<String> command, Stdin stdin, Stdout stdout, Path dir, List<String> execOptions) {
+    /**
+     * One program run: the command (argv), its input and output, where it runs, exec's options,
+     * and how long each run (native, guest) may take before the test fails.
+     */
+    record Invocation(List<String> command, Stdin stdin, Stdout stdout, Path dir, List<String> execOptions, long timeoutSeconds) {
+        Invocation(List<String> command, Stdin stdin, Stdout stdout, Path dir, List<String> execOptions) {
+            this(command, stdin, stdout, dir, execOptions, TIMEOUT_SECONDS);
+        }
+
         static Invocation of(String... command) {
             return new Invocation(List.of(command), Stdin.empty(), Stdout.PIPE, WORK, List.of());
         }
 
         Invocation stdin(Stdin in) {
-            return new Invocation(command, in, stdout, dir, execOptions);
+            return new Invocation(command, in, stdout, dir, execOptions, timeoutSeconds);
         }
 
         Invocation stdout(Stdout out) {
-            return new Invocation(command, stdin, out, dir, execOptions);
+            return new Invocation(command, stdin, out, dir, execOptions, timeoutSeconds);
         }
 
         Invocation in(Path directory) {
-            return new Invocation(command, stdin, stdout, directory, execOptions);
+            return new Invocation(command, stdin, stdout, directory, execOptions, timeoutSeconds);
         }
 
         Invocation exec(String... options) {
-            return new Invocation(command, stdin, stdout, dir, List.of(options));
+            return new Invocation(command, stdin, stdout, dir, List.of(options), timeoutSeconds);
         }
 
         @Override
@@ -281,10 +288,10 @@ final class Oracle {
             CompletableFuture<byte[]> out = outFile == null ? drain(p.getInputStream()) : CompletableFuture.completedFuture(new byte[0]);
             CompletableFuture<byte[]> err = drain(p.getErrorStream());
             feed(p, inv.stdin());
-            if (!p.waitFor(TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+            if (!p.waitFor(inv.timeoutSeconds(), TimeUnit.SECONDS)) {
                 p.destroyForcibly();
                 p.waitFor();
-                fail(inv + ": still running after " + TIMEOUT_SECONDS + " s (" + String.join(" ", command) + ")");
+                fail(inv + ": still running after " + inv.timeoutSeconds() + " s (" + String.join(" ", command) + ")");
             }
             byte[] outBytes = outFile == null ? out.join() : Files.readAllBytes(outFile);
             if (outFile != null) {
