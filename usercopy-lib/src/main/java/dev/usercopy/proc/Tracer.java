@@ -608,11 +608,34 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                 options.trace().printf("%s--- signal %d {si_code=%d, si_addr=0x%x} at rip 0x%x ---%n", prefix(), sig, code, info[2],
                         tracee.reg(RIP));
             }
+            if (sig == SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR)) {
+                forceSegv(info[2]);
+                return;
+            }
             SignalDelivery.force(task, new Signals.SigInfo(sig, code, 0, 0, 0, info[2]));
             return;
         }
         // Sent from outside the guest's tree: Linux shows a sender outside the receiver's pid namespace as pid 0.
         task.post(new Signals.SigInfo(sig, code, 0, (int) (info[2] >>> 32), 0, 0));
+    }
+
+    static final int SEGV_MAPERR = 1;
+    static final int SEGV_ACCERR = 2;
+
+    /**
+     * A page fault the guest may not take, as Linux reports it: SEGV_ACCERR
+     * where the guest has a mapping that forbids the access (the host child
+     * may not map the page at all yet), SEGV_MAPERR where it has none; a
+     * write (the error code's bit 1) where the child maps the page readable
+     * but not writable and was not fetching an instruction there.
+     */
+    private void forceSegv(long address) {
+        boolean inSpace = address >= 0 && address < space.size();
+        int code = inSpace && space.pageState(address) != AddressSpace.PageState.UNMAPPED ? SEGV_ACCERR : SEGV_MAPERR;
+        long[] m = inSpace ? mirror.childMapping(address / PAGE) : null;
+        loadRegs();
+        boolean write = m != null && (m[1] & 1) != 0 && (m[1] & 2) == 0 && tracee.reg(RIP) != address;
+        SignalDelivery.forceFault(task, new Signals.SigInfo(SIGSEGV, code, 0, 0, 0, address), write);
     }
 
     /**

@@ -239,6 +239,19 @@ public final class SignalDelivery {
         }
     }
 
+    /**
+     * {@link #force} of a page fault whose kind the caller knows: the
+     * sigcontext's error code then says write ({@code write}) as Linux's
+     * does, beside user mode and, for SEGV_ACCERR, present.
+     */
+    public static void forceFault(Task task, SigInfo info, boolean write) {
+        Signals s = task.signals();
+        synchronized (s) {
+            force(task, info);
+            s.setFaultInfo(info.addr(), X86_TRAP_PF, 4 | (info.code() == 2 ? 1 : 0) | (write ? 2 : 0));
+        }
+    }
+
     /** Linux's force_fatal_sig: the action reset whatever it was, unblocked: it kills. */
     private static void forceFatal(Task task, int sig) {
         Signals s = task.signals();
