@@ -227,6 +227,52 @@ public final class Signals {
         blocked = mask & ~UNBLOCKABLE;
     }
 
+    /** The mask a call's own mask replaced ({@link #blockForCall}); meaningful while {@link #restoreMask}. */
+    private long savedMask;
+    private boolean restoreMask;
+
+    /**
+     * Linux's set_user_sigmask (ppoll, pselect6; sigsuspend's too): blocks
+     * {@code mask} for the call, the mask in force saved. The call ends with
+     * {@link #restoreSavedMaskUnless}; when it was interrupted the saved mask
+     * stays saved until a signal frame holds it ({@link #maskToSave}) or the
+     * guest resumes without a handler ({@link #restoreSavedMask}).
+     */
+    public synchronized void blockForCall(long mask) {
+        savedMask = blocked;
+        restoreMask = true;
+        setBlocked(mask);
+    }
+
+    /** Linux's restore_saved_sigmask_unless: the saved mask back now, unless the call was interrupted. */
+    public synchronized void restoreSavedMaskUnless(boolean interrupted) {
+        if (!interrupted) {
+            restoreSavedMask();
+        }
+    }
+
+    /** Linux's restore_saved_sigmask: the mask a call replaced is back, if one is saved. */
+    public synchronized void restoreSavedMask() {
+        if (restoreMask) {
+            restoreMask = false;
+            setBlocked(savedMask);
+        }
+    }
+
+    /**
+     * Linux's sigmask_to_save, for the uc_sigmask of a signal frame: the
+     * saved mask while a call's own is in force, else the blocked one. The
+     * saved mask is then the frame's to restore (rt_sigreturn), no longer
+     * this object's.
+     */
+    public synchronized long maskToSave() {
+        if (restoreMask) {
+            restoreMask = false;
+            return savedMask;
+        }
+        return blocked;
+    }
+
     /** Sets the action of {@code sig}: for delivery's SA_RESETHAND, and forced faults. */
     public synchronized void setAction(int sig, Action a) {
         actions[sig] = a;

@@ -63,6 +63,8 @@ public final class Syscalls {
         ThreadSetup.register(r);
         Exit.register(r);
         Poll.register(r);
+        Pipes.register(r);
+        HostWait.register(r);
     }
 
     private Syscalls() {}
