@@ -91,12 +91,12 @@ public final class Guest {
     public record Result(int status, long syscalls, long unknownSyscalls, long guestFaults, long kernelFaults, long injected,
             long childVmas, String error) {}
 
+    private final GuestTree tree;
     private final Tracer tracer;
-    private final Thread thread;
 
-    private Guest(Tracer tracer) {
+    private Guest(GuestTree tree, Tracer tracer) {
+        this.tree = tree;
         this.tracer = tracer;
-        this.thread = Thread.ofPlatform().name("guest-tracer-" + tracer.name()).daemon(true).unstarted(tracer);
     }
 
     /**
@@ -143,9 +143,10 @@ public final class Guest {
                 }
             }
         }
-        Guest g = new Guest(new Tracer(mm, elf, guestProgram, program, List.copyOf(argv), List.copyOf(envp), root, guestCwd, options));
-        g.thread.start();
-        return g;
+        GuestTree tree = new GuestTree(mm, options, root);
+        Tracer first = new Tracer(tree, new Tracer.Program(elf, guestProgram, program, List.copyOf(argv), List.copyOf(envp), guestCwd));
+        tree.start(first);
+        return new Guest(tree, first);
     }
 
     /** {@link #start}, then {@link #waitFor}. */
@@ -154,15 +155,19 @@ public final class Guest {
         return start(mm, program, argv, envp, options).waitFor();
     }
 
-    /** Waits for the guest to end; its frames are back with the machine when this returns. */
+    /**
+     * Waits for the guest to end: its first process, and with it every
+     * process of its tree (as the processes of a PID namespace die with its
+     * init); their frames are back with the machine when this returns.
+     */
     public Result waitFor() throws InterruptedException {
-        thread.join();
+        tree.awaitAll();
         return tracer.result();
     }
 
-    /** Kills the guest (SIGKILL), from any thread; {@link #waitFor} then reports 137. */
+    /** Kills the guest and every process it started (SIGKILL), from any thread; {@link #waitFor} then reports 137. */
     public void kill() {
-        tracer.kill();
+        tree.kill();
     }
 
     /** The host pid of the guest's process, once it has one (else 0): for tests that kill it from outside. */

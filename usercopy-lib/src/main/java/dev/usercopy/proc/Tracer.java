@@ -1,9 +1,10 @@
 package dev.usercopy.proc;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
@@ -14,6 +15,8 @@ import dev.usercopy.platform.NativeCallException;
 import dev.usercopy.platform.Ptrace;
 import dev.usercopy.sys.FileTable;
 import dev.usercopy.sys.FsContext;
+import dev.usercopy.sys.SignalDelivery;
+import dev.usercopy.sys.Signals;
 import dev.usercopy.sys.Syscalls;
 import dev.usercopy.sys.Task;
 
@@ -45,35 +48,52 @@ import static dev.usercopy.platform.user_regs_struct.SS;
  * <p>A stop is one of: a syscall ({@code PTRACE_SYSEMU}: the host skipped
  * it; {@link Syscalls#dispatch} serves it and its result goes in rax); a
  * SIGSEGV on a page the child does not map as it needs (the fault path
- * resolves it and {@link ChildMirror} maps it, or it is the guest's to
- * die of); another signal (delivered). Before each resume the mirror
- * catches up, so the child never runs on a stale mapping.
+ * resolves it and {@link ChildMirror} maps it, or it is forced on the guest
+ * as a signal); the tracer's own kick (SIGURG from this JVM: a signal is
+ * pending for the guest); another host signal (made the guest's). Before
+ * each resume the guest's pending signals are delivered
+ * ({@link SignalDelivery}) and the mirror catches up, so the child never
+ * runs on a stale mapping.
+ *
+ * <p>A tracer starts either the first process of a tree (it loads the
+ * program) or a fork's child (it starts from the parent's registers over
+ * the child's copy of the address space). An execve replaces the program
+ * in the same host process: a new address space, loaded before anything of
+ * the old one is let go, then swapped in.
  */
-final class Tracer implements Runnable, ChildMirror.Injector {
+final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     static final int SYSCALL_STOP = Ptrace.SIGTRAP | 0x80;
     static final int SIGSEGV = 11;
+    /** The host signal a tracer kicks its running child with: ignored by default, so a stray one harms nothing. */
+    static final int SIGKICK = 23;
     static final int ESRCH = 3;
+    static final int EAGAIN = 11;
     static final int SYS_PRLIMIT64 = 302;
     static final int RLIMIT_CORE = 4;
     /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
     static final long STACK_SIZE = 8L << 20;
     private static final long PAGE = AddressSpace.PAGE;
+    private static final long JVM_PID = ProcessHandle.current().pid();
     /** For a test of the stub's seccomp filter: a syscall number the setup injects as well (-1: none). */
     static volatile int injectAtSetupForTest = -1;
 
+    /** How a first process starts: its program and what it is given. */
+    record Program(ElfImage elf, String exe, String execfn, List<byte[]> argv, List<byte[]> envp, String guestCwd) {}
+
+    private final GuestTree tree;
     private final MemoryManager mm;
-    private final ElfImage elf;
-    private final String exe;
-    private final String execfn;
-    private final List<byte[]> argv;
-    private final List<byte[]> envp;
-    private final Path root;
-    private final String guestCwd;
     private final Guest.Options options;
-    private final ArrayDeque<Integer> pendingSignals = new ArrayDeque<>();
+    /** The first process's program; null for a fork's child. */
+    private final Program program;
+    /** A fork's child: its registers to start from; null for a first process. */
+    private final long[] forkRegs;
+    /** Completed with 0 when a fork's child is ready to run, or -errno when it cannot be. */
+    final CompletableFuture<Long> started = new CompletableFuture<>();
 
     private volatile int pid;
     private volatile boolean killed;
+    /** The child may be running guest code: a wake must kick it. */
+    private volatile boolean running;
     /** The child has been waited for to its end: its pid may be another process's now. */
     private volatile boolean reaped;
     private Ptrace.Tracee tracee;
@@ -84,36 +104,39 @@ final class Tracer implements Runnable, ChildMirror.Injector {
     private boolean regsLoaded;
     private ChildMirror mirror;
     private AddressSpace space;
-    private long syscalls;
     private Task task;
-    /** The guest's descriptors, closed when it ends however it ends. */
-    private FileTable files;
     private long guestFaults;
-    private Guest.Result result;
+    private long syscalls;
+    private int status;
+    private String error;
+    private long vmas;
 
-    Tracer(MemoryManager mm, ElfImage elf, String exe, String execfn, List<byte[]> argv, List<byte[]> envp, Path root, String guestCwd,
-            Guest.Options options) {
-        this.mm = mm;
-        this.elf = elf;
-        this.exe = exe;
-        this.execfn = execfn;
-        this.argv = argv;
-        this.envp = envp;
-        this.root = root;
-        this.guestCwd = guestCwd;
-        this.options = options;
+    /** The first process of {@code tree}, running {@code program}. */
+    Tracer(GuestTree tree, Program program) {
+        this.tree = tree;
+        this.mm = tree.mm;
+        this.options = tree.options;
+        this.program = program;
+        this.forkRegs = null;
+    }
+
+    /** A fork's child: {@code task} (its tree's, with its space) from registers {@code regs}. */
+    Tracer(GuestTree tree, Task task, long[] regs) {
+        this.tree = tree;
+        this.mm = tree.mm;
+        this.options = tree.options;
+        this.program = null;
+        this.forkRegs = regs;
+        this.task = task;
+        this.space = task.space();
     }
 
     String name() {
-        return Path.of(exe).getFileName().toString();
+        return program != null ? Path.of(program.exe()).getFileName().toString() : "pid" + task.pid();
     }
 
     int pid() {
         return pid;
-    }
-
-    Guest.Result result() {
-        return result;
     }
 
     void kill() {
@@ -121,6 +144,10 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         int p = pid;
         if (p > 0 && !reaped) {
             Ptrace.kill(p, Ptrace.SIGKILL);
+        }
+        Task t = task;
+        if (t != null) {
+            t.wake(); // out of a wait in Java
         }
     }
 
@@ -145,56 +172,132 @@ final class Tracer implements Runnable, ChildMirror.Injector {
 
     @Override
     public void run() {
-        long kernelFaults = 0;
-        int status;
-        String error = null;
-        try (Arena arena = Arena.ofConfined(); AddressSpace s = mm.newAddressSpace()) {
-            space = s;
+        int status = 127 << 8;
+        try (Arena arena = Arena.ofConfined()) {
             try {
-                status = runIn(s, arena);
+                status = program != null ? runFirst(arena) : runForked(arena);
             } catch (ErrnoException e) {
                 error = e.getMessage();
-                status = 127;
+                status = 127 << 8;
             } catch (ChildMirror.MirrorFailure e) {
                 error = "guest killed: " + e.getMessage() + (e.errno == 12 ? " (out of host mappings: vm.max_map_count)" : "");
-                status = 128 + Ptrace.SIGKILL;
+                status = Ptrace.SIGKILL;
             } catch (ChildGone g) {
-                status = shellStatus(g.status); // it ended (killed from outside, say) while being set up
+                status = waitStatus(g.status);
             } catch (RuntimeException e) {
                 if (killed || e instanceof NativeCallException n && n.errno() == ESRCH) {
-                    status = 128 + Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
+                    status = Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
                 } else {
                     error = "guest failed: " + e;
-                    status = 127;
+                    status = 127 << 8;
                 }
             } finally {
                 endChild();
-                if (files != null) {
-                    files.closeAll(); // the host descriptors it held
+                // A fork's child that never got going: its fork fails with EAGAIN and the parent takes the task back.
+                boolean neverRan = program == null && started.complete((long) -EAGAIN);
+                if (task != null && !neverRan) {
+                    finish(status);
                 }
-                if (task != null) {
-                    task.fs().close(); // and its root, --rw and working directories
+                if (error != null && options.trace() != null) {
+                    options.trace().println("--- " + prefix() + error + " ---");
                 }
-                kernelFaults = s.faultsResolved() - guestFaults;
-                if (options.atExit() != null) {
-                    options.atExit().accept(s);
-                }
+                this.status = status;
+                tree.ended(this);
             }
         }
-        long unknown = task == null ? 0 : task.unknownCalls();
-        result = new Guest.Result(status, syscalls, unknown, guestFaults, kernelFaults, mirror == null ? 0 : mirror.injected(),
-                mirror == null ? 0 : mirror.vmas(), error);
     }
 
-    private int runIn(AddressSpace s, Arena arena) {
-        ElfImage.Loaded loaded = elf.load(s);
+    /** How the process ended, with what its tree cost so far: once its thread has ended. */
+    Guest.Result result() {
+        int shown = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+        return new Guest.Result(shown, tree.syscalls.get(), tree.unknownSyscalls.get(), tree.guestFaults.get(),
+                tree.kernelFaults.get(), tree.injected.get(), vmas, error);
+    }
+
+    /** The task ended with wait status {@code status}: what it held let go, its parent told, init's end kills the rest. */
+    private void finish(int status) {
+        tree.syscalls.addAndGet(syscalls);
+        tree.unknownSyscalls.addAndGet(task.unknownCalls());
+        tree.guestFaults.addAndGet(guestFaults);
+        if (mirror != null) {
+            tree.injected.addAndGet(mirror.injected());
+            vmas = mirror.vmas();
+            space.detach(mirror);
+        }
+        if (task.pid() == 1 && options.atExit() != null) {
+            options.atExit().accept(task.space());
+        }
+        task.releaseResources();
+        for (Task other : task.processes().exited(task, status)) {
+            other.post(new Signals.SigInfo(Signals.SIGKILL, Signals.SigInfo.SI_KERNEL, 0, 0, 0, 0));
+        }
+    }
+
+    /** Loads the first program, starts its process, and serves it: the wait status it ended with. */
+    private int runFirst(Arena arena) {
+        AddressSpace s = mm.newAddressSpace();
+        long sp;
+        ElfImage.Loaded loaded;
+        try {
+            loaded = program.elf().load(s);
+            sp = buildStack(s, loaded, program.argv(), program.envp(), program.execfn());
+        } catch (RuntimeException e) {
+            s.close();
+            throw e;
+        }
+        // The descriptors stop where the user's soft limit did, not at the JVM's raised one.
+        long nofile = dev.usercopy.sys.ResourceLimits.inherited().soft(dev.usercopy.sys.ResourceLimits.RLIMIT_NOFILE);
+        FileTable files = FileTable.withStdio((int) Math.max(3, Math.min(nofile < 0 ? 1 << 20 : nofile, 1 << 20)));
+        try {
+            if (options.stdout() != null) {
+                files.redirectOutput(1, options.stdout());
+            }
+            if (options.stderr() != null) {
+                files.redirectOutput(2, options.stderr());
+            }
+        } catch (RuntimeException e) {
+            files.closeAll();
+            s.close();
+            throw e;
+        }
+        Path root = tree.root;
+        task = new Task(s, files, new FsContext(root, options.rw(), root.resolve(program.guestCwd().substring(1))), this,
+                program.exe(), loaded.brk());
+        space = s;
+        if (killed) {
+            return Ptrace.SIGKILL;
+        }
+        spawn(arena);
+        mapProgram(loaded, sp);
+        startRegs(loaded.entry(), sp);
+        return serve();
+    }
+
+    /** A fork's child: its process started from the parent's registers, then served. */
+    private int runForked(Arena arena) {
+        if (killed) {
+            return Ptrace.SIGKILL;
+        }
+        spawn(arena);
+        mirror = new ChildMirror(space.size() / PAGE);
+        space.attach(mirror);
+        long cs = tracee.reg(CS);
+        long ss = tracee.reg(SS);
+        tracee.restoreRegs(forkRegs);
+        tracee.setReg(CS, cs);
+        tracee.setReg(SS, ss);
+        tracee.setReg(ORIG_RAX, -1);
+        regsDirty = true;
+        started.complete(0L);
+        return serve();
+    }
+
+    /** The stack and the program's pages: read in now, not a fault at a time (a child's fault costs a stop and an injected mmap). */
+    private static long buildStack(AddressSpace s, ElfImage.Loaded loaded, List<byte[]> argv, List<byte[]> envp, String execfn) {
         long top = s.size();
         s.mmap(top - STACK_SIZE, STACK_SIZE, 3 | (loaded.execStack() ? 4 : 0),
                 MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN);
         long sp = InitialStack.build(s, top, argv, envp, execfn, loaded);
-        // The program's own pages are read in now, not a fault at a time: a fault of the child costs
-        // a stop and an injected mmap, far more than copying its pages. (Its private mappings are
-        // copies of the file either way; see the README on private file mappings.)
         for (long[] r : loaded.fileRanges()) {
             try {
                 s.populate(r[0], r[1] - r[0], false);
@@ -202,10 +305,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 // a segment the file does not fully back: its pages past the end fault as they would
             }
         }
+        return sp;
+    }
 
-        if (killed) {
-            return 128 + Ptrace.SIGKILL;
-        }
+    /** Spawns the stub and makes its host process an empty shell for a guest: nothing of it left reachable but `syscall; int3`. */
+    private void spawn(Arena arena) {
         pid = Ptrace.spawn(GuestStub.path(), mm.frameFile(), GuestStub.FRAME_FD);
         tracee = new Ptrace.Tracee(pid, arena);
         int st = waitChild();
@@ -228,15 +332,24 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         if (injectAtSetupForTest >= 0) {
             syscall(injectAtSetupForTest, 0, 0, 0, 0, 0, 0);
         }
+        loadRegs();
+    }
 
-        mirror = new ChildMirror(s.size() / PAGE);
-        s.attach(mirror);
+    /** A new mirror of {@link #space} in the child, with the program's runs and the stack's top page mapped. */
+    private void mapProgram(ElfImage.Loaded loaded, long sp) {
+        mirror = new ChildMirror(space.size() / PAGE);
+        space.attach(mirror);
         for (long[] r : loaded.fileRanges()) {
             for (long p = r[0] / PAGE; p < r[1] / PAGE; p++) {
                 mirror.mapAt(this, p); // each run of frames once: the rest of the run is mapped already
             }
         }
         mirror.mapAt(this, (sp - 1) / PAGE);
+    }
+
+    /** The registers a program starts with: zero, but rip, rsp, eflags and the host's segments. */
+    private void startRegs(long entry, long sp) {
+        loadRegs();
         long cs = tracee.reg(CS);
         long ss = tracee.reg(SS);
         for (int i = 0; i < 27; i++) {
@@ -244,49 +357,11 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
         tracee.setReg(CS, cs);
         tracee.setReg(SS, ss);
-        tracee.setReg(DS, 0);
-        tracee.setReg(ES, 0);
-        tracee.setReg(FS, 0);
-        tracee.setReg(GS, 0);
-        tracee.setReg(RIP, loaded.entry());
+        tracee.setReg(RIP, entry);
         tracee.setReg(RSP, sp);
         tracee.setReg(EFLAGS, 0x202);
         tracee.setReg(ORIG_RAX, -1);
         regsDirty = true;
-
-        // The descriptors stop where the user's soft limit did, not at the JVM's raised one.
-        long nofile = dev.usercopy.sys.ResourceLimits.inherited().soft(dev.usercopy.sys.ResourceLimits.RLIMIT_NOFILE);
-        files = FileTable.withStdio((int) Math.max(3, Math.min(nofile < 0 ? 1 << 20 : nofile, 1 << 20)));
-        if (options.stdout() != null) {
-            files.redirectOutput(1, options.stdout());
-        }
-        if (options.stderr() != null) {
-            files.redirectOutput(2, options.stderr());
-        }
-        task = new Task(s, files, new FsContext(root, options.rw(), root.resolve(guestCwd.substring(1))),
-                new Task.Cpu() {
-                    @Override
-                    public long fsBase() {
-                        return tracee.reg(FS_BASE);
-                    }
-
-                    @Override
-                    public void setFsBase(long base) {
-                        tracee.setReg(FS_BASE, base);
-                        regsDirty = true;
-                    }
-
-                    @Override
-                    public int hostPid() {
-                        return pid;
-                    }
-
-                    @Override
-                    public boolean alive() {
-                        return childAlive();
-                    }
-                }, exe, loaded.brk());
-        return serve(task);
     }
 
     private static void check(String call, long r) {
@@ -295,59 +370,61 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
     }
 
-    /** The stop loop: until the guest exits or dies; its status as a shell shows it. */
-    private int serve(Task task) {
-        try {
-            while (true) {
-                if (killed) {
-                    return 128 + Ptrace.SIGKILL;
-                }
-                mirror.catchUp(this);
-                if (regsDirty) {
-                    tracee.storeRegs();
-                    regsDirty = false;
-                }
-                Integer sig = pendingSignals.poll();
-                tracee.resume(Ptrace.PTRACE_SYSEMU, sig == null ? 0 : sig);
-                regsLoaded = false;
-                int st = waitChild();
-                if (!Ptrace.stopped(st)) {
-                    return shellStatus(st);
-                }
-                int stop = Ptrace.stopSig(st);
-                if (stop == SYSCALL_STOP) {
-                    loadRegs();
-                    if (syscall(task)) {
-                        return task.exitStatus();
-                    }
-                } else if (stop == SIGSEGV) {
-                    long[] info = tracee.siginfo();
-                    // Only the kernel's own SIGSEGV (si_code > 0) is a fault; one sent by kill() is a signal.
-                    if (info[1] <= 0 || !fault(info[2])) {
-                        if (options.trace() != null) {
-                            loadRegs();
-                            options.trace().printf("--- SIGSEGV {si_code=%d, si_addr=0x%x} at rip 0x%x: not the guest's to touch ---%n",
-                                    info[1], info[2], tracee.reg(RIP));
-                        }
-                        pendingSignals.add(SIGSEGV);
-                    }
-                } else {
-                    signal(stop);
-                }
+    /** The stop loop: until the guest exits or dies; the wait status it ended with. */
+    private int serve() {
+        long result = SignalDelivery.NO_SYSCALL;
+        while (true) {
+            if (killed) {
+                return Ptrace.SIGKILL;
             }
-        } catch (ChildGone g) {
-            return shellStatus(g.status);
+            running = true; // before the last look at the signals: a wake after it kicks the child
+            mirror.catchUp(this); // its injected calls may stop for a signal sent meanwhile: that signal is the guest's now
+            loadRegs();
+            int death = SignalDelivery.beforeResume(task, result);
+            if (death != 0) {
+                if (options.trace() != null) {
+                    options.trace().printf("%s+++ killed by signal %d%s +++%n", prefix(), death & 0x7f, (death & 0x80) != 0 ? " (core dumped)" : "");
+                }
+                return death;
+            }
+            mirror.catchUp(this);
+            if (regsDirty) {
+                tracee.storeRegs();
+                regsDirty = false;
+            }
+            tracee.resume(Ptrace.PTRACE_SYSEMU, 0);
+            regsLoaded = false;
+            int st = waitChild();
+            running = false;
+            if (!Ptrace.stopped(st)) {
+                return waitStatus(st);
+            }
+            result = SignalDelivery.NO_SYSCALL;
+            int stop = Ptrace.stopSig(st);
+            if (stop == SYSCALL_STOP) {
+                loadRegs();
+                result = syscall(task);
+                if (task.exitStatus() != null) {
+                    return task.exitStatus() << 8;
+                }
+            } else {
+                hostSignal(stop);
+            }
         }
     }
 
-    /** Serves one syscall stop; true when the guest asked to exit. */
-    private boolean syscall(Task task) {
+    private String prefix() {
+        return task != null && task.processes().count() > 1 || task != null && task.pid() != 1 ? "[pid " + task.pid() + "] " : "";
+    }
+
+    /** Serves one syscall stop: its result (in rax already), or NO_SYSCALL when the stop was not a syscall of the guest's. */
+    private long syscall(Task task) {
         syscalls++;
         long nr = tracee.reg(ORIG_RAX);
         if (inStub(tracee.reg(RIP) - 2)) {
             // The guest jumped into the stub: on Linux nothing is mapped there.
-            pendingSignals.add(SIGSEGV);
-            return false;
+            SignalDelivery.force(task, new Signals.SigInfo(SIGSEGV, 1, 0, 0, 0, tracee.reg(RIP) - 2));
+            return SignalDelivery.NO_SYSCALL;
         }
         long a0 = tracee.reg(RDI), a1 = tracee.reg(RSI), a2 = tracee.reg(RDX), a3 = tracee.reg(R10), a4 = tracee.reg(R8),
                 a5 = tracee.reg(R9);
@@ -356,34 +433,26 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             tracee.setReg(RAX, -38);
             regsDirty = true;
             trace(task, "int 0x80 / sysenter: i386 syscall " + nr + " refused", -38, 0);
-            return false;
+            return -38;
         }
         long faultsBefore = space.faultsResolved();
         String call = options.trace() != null ? Syscalls.formatCall(task, nr, new long[] {a0, a1, a2, a3, a4, a5}) : null;
         long r = Syscalls.dispatch(task, nr, a0, a1, a2, a3, a4, a5);
+        tree.kernelFaults.addAndGet(space.faultsResolved() - faultsBefore);
+        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296)) {
+            task.post(Signals.SigInfo.kernel(Ptrace.SIGPIPE)); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
+        }
         if (task.exitStatus() != null) {
             if (call != null) {
-                options.trace().println(call + " = ?");
+                options.trace().println(prefix() + call + " = ?");
             }
-            return true;
+            return r;
         }
+        loadRegs(); // a fork or an exec may have made its own injections since
         tracee.setReg(RAX, r);
         regsDirty = true;
         trace(task, call, r, space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296) && diesOf(task, Ptrace.SIGPIPE)) {
-            pendingSignals.add(Ptrace.SIGPIPE); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
-        }
-        return false;
-    }
-
-    /**
-     * Whether signal {@code sig} sent now would end the guest: its action is
-     * the default one and it is not blocked. (Handlers are not run in this
-     * version: a guest that set one, or ignores or blocks the signal, goes on
-     * with the syscall's errno, as it would after its handler returned.)
-     */
-    private static boolean diesOf(Task task, int sig) {
-        return task.signals().action(sig).handler() == 0 && (task.signals().blocked() & (1L << (sig - 1))) == 0;
+        return r;
     }
 
     private void trace(Task task, String call, long r, long faults) {
@@ -391,7 +460,7 @@ final class Tracer implements Runnable, ChildMirror.Injector {
             return;
         }
         String res = call.startsWith("int 0x80") ? "" : " = " + Syscalls.formatResult(task.nr(), r);
-        options.trace().println(call + res + (faults > 0 ? "  <" + faults + " fault" + (faults == 1 ? "" : "s") + ">" : ""));
+        options.trace().println(prefix() + call + res + (faults > 0 ? "  <" + faults + " fault" + (faults == 1 ? "" : "s") + ">" : ""));
     }
 
     /** Whether the instruction before rip is {@code syscall} (0f 05), not {@code int 0x80} or {@code sysenter}. */
@@ -425,6 +494,9 @@ final class Tracer implements Runnable, ChildMirror.Injector {
 
     /** Whether the child still runs or is stopped (not a zombie, not gone): for a long sleep to notice a SIGKILL. */
     private boolean childAlive() {
+        if (killed || reaped) {
+            return false;
+        }
         try {
             String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
             char state = stat.charAt(stat.lastIndexOf(')') + 2);
@@ -438,26 +510,53 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         return address >= GuestStub.BASE && address < GuestStub.BASE + GuestStub.SIZE;
     }
 
-    /** Any other signal stop: a group stop is let go; a signal is delivered on the next resume. */
-    private void signal(int sig) {
-        if (sig == Ptrace.SIGTRAP) {
-            loadRegs();
-            if (inStub(tracee.reg(RIP) - 1)) {
-                sig = SIGSEGV; // the stub's int3, reached by a guest that jumped there: Linux maps nothing there
-            }
-        }
+    /**
+     * A signal-delivery stop of the child. Never delivered by the host: a
+     * fault is resolved or forced on the guest as its signal, the tracer's
+     * own kick is dropped (it only made the child stop), a group stop is let
+     * go, and any other signal (sent from outside) becomes the guest's.
+     */
+    private void hostSignal(int sig) {
         if (sig == Ptrace.SIGSTOP || sig == 20 || sig == 21 || sig == 22) {
             if (Ptrace.ptrace(Ptrace.PTRACE_GETSIGINFO, pid, 0, 0) == -22) {
                 return; // EINVAL: a group stop, not a signal to deliver
             }
         }
-        pendingSignals.add(sig);
+        long[] info = tracee.siginfo();
+        int code = (int) info[1];
+        int senderPid = (int) info[2];
+        if (sig == SIGKICK && code <= 0 && senderPid == JVM_PID) {
+            return; // our kick
+        }
+        if (sig == Ptrace.SIGTRAP && code <= 0x80) {
+            loadRegs();
+            if (inStub(tracee.reg(RIP) - 1)) {
+                // the stub's int3, reached by a guest that jumped there: Linux maps nothing there
+                SignalDelivery.force(task, new Signals.SigInfo(SIGSEGV, 1, 0, 0, 0, tracee.reg(RIP) - 1));
+                return;
+            }
+        }
+        if (code > 0 && (sig == SIGSEGV || sig == 7 || sig == 4 || sig == 8 || sig == Ptrace.SIGTRAP)) {
+            // The CPU's own signal (si_code > 0): a fault the fault path may serve, else the guest's.
+            if (sig == SIGSEGV && fault(info[2])) {
+                return;
+            }
+            if (options.trace() != null) {
+                loadRegs();
+                options.trace().printf("%s--- signal %d {si_code=%d, si_addr=0x%x} at rip 0x%x ---%n", prefix(), sig, code, info[2],
+                        tracee.reg(RIP));
+            }
+            SignalDelivery.force(task, new Signals.SigInfo(sig, code, 0, 0, 0, info[2]));
+            return;
+        }
+        // Sent from outside the guest's tree: Linux shows a sender outside the receiver's pid namespace as pid 0.
+        task.post(new Signals.SigInfo(sig, code, 0, (int) (info[2] >>> 32), 0, 0));
     }
 
     /**
      * Makes host syscall {@code nr} in the child at the stub's
      * {@code syscall; int3}, then puts its registers back. A signal that
-     * arrives meanwhile is queued for the guest, not lost.
+     * arrives meanwhile is handled as at any stop, not lost.
      */
     @Override
     public long syscall(int nr, long a0, long a1, long a2, long a3, long a4, long a5) {
@@ -485,9 +584,12 @@ final class Tracer implements Runnable, ChildMirror.Injector {
                 if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
                     break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
                 }
-                pendingSignals.add(sig); // sent from outside: the guest's to die of
+                task().post(new Signals.SigInfo(sig, 0, 0, 0, 0, 0)); // sent from outside: the guest's
             } else if (sig != SYSCALL_STOP) {
-                signal(sig);
+                long[] info = tracee.siginfo();
+                if (!(sig == SIGKICK && info[1] <= 0 && (int) info[2] == JVM_PID) && task() != null) {
+                    task().post(new Signals.SigInfo(sig, (int) info[1], 0, 0, 0, 0));
+                }
             }
             tracee.resume(Ptrace.PTRACE_CONT, 0);
         }
@@ -495,6 +597,10 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         tracee.restoreRegs(saved);
         regsDirty = true;
         return r;
+    }
+
+    private Task task() {
+        return task;
     }
 
     private void loadRegs() {
@@ -516,7 +622,112 @@ final class Tracer implements Runnable, ChildMirror.Injector {
         }
     }
 
-    private static int shellStatus(int st) {
-        return Ptrace.exited(st) ? Ptrace.exitCode(st) : 128 + Ptrace.termSig(st);
+    /** The guest's wait status from the host's: a host process that died of a signal (SIGKILL from outside) died of it as a guest. */
+    private static int waitStatus(int st) {
+        return Ptrace.exited(st) ? (Ptrace.exitCode(st) & 0xff) << 8 : Ptrace.termSig(st);
+    }
+
+    // ---------------------------------------------------------------- the task's CPU (Task.Cpu)
+
+    @Override
+    public long fsBase() {
+        loadRegs();
+        return tracee.reg(FS_BASE);
+    }
+
+    @Override
+    public void setFsBase(long base) {
+        loadRegs();
+        tracee.setReg(FS_BASE, base);
+        regsDirty = true;
+    }
+
+    @Override
+    public int hostPid() {
+        return pid;
+    }
+
+    @Override
+    public boolean alive() {
+        return childAlive();
+    }
+
+    @Override
+    public long reg(int i) {
+        loadRegs();
+        return tracee.reg(i);
+    }
+
+    @Override
+    public void setReg(int i, long value) {
+        loadRegs();
+        tracee.setReg(i, value);
+        regsDirty = true;
+    }
+
+    @Override
+    public void interrupt() {
+        int p = pid;
+        if (running && p > 0 && !reaped) {
+            Ptrace.kill(p, SIGKICK);
+        }
+    }
+
+    @Override
+    public long startChild(Task child, long stack, long tls) {
+        loadRegs();
+        long[] regs = tracee.saveRegs();
+        regs[RAX] = 0;
+        if (stack != 0) {
+            regs[RSP] = stack;
+        }
+        if (tls != -1) {
+            regs[FS_BASE] = tls;
+        }
+        Tracer t = new Tracer(tree, child, regs);
+        child.setCpu(t);
+        if (!tree.start(t)) {
+            return -EAGAIN;
+        }
+        try {
+            return t.started.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            t.kill();
+            return -EAGAIN;
+        } catch (java.util.concurrent.ExecutionException e) {
+            return -EAGAIN;
+        }
+    }
+
+    @Override
+    public long exec(Path host, String exe, String execfn, List<byte[]> argv, List<byte[]> envp) {
+        ElfImage elf;
+        try {
+            elf = ElfImage.read(host);
+        } catch (IOException e) {
+            return -13; // EACCES
+        } catch (ErrnoException e) {
+            return -e.errno().number();
+        }
+        AddressSpace fresh = mm.newAddressSpace();
+        ElfImage.Loaded loaded;
+        long sp;
+        try {
+            loaded = elf.load(fresh);
+            sp = buildStack(fresh, loaded, argv, envp, execfn);
+        } catch (ErrnoException e) {
+            fresh.close();
+            return -e.errno().number();
+        }
+        // No way back from here: the old program goes.
+        space.detach(mirror);
+        tree.injected.addAndGet(mirror.injected());
+        check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0));
+        task.execed(fresh, loaded.brk(), exe); // the old space released (closed with its last user); the task holds the new one
+        space = fresh;
+        mapProgram(loaded, sp);
+        startRegs(loaded.entry(), sp);
+        return 0;
     }
 }

@@ -27,6 +27,8 @@ public final class Processes {
 
     private final int limit;
     private final Map<Integer, Task> tasks = new HashMap<>();
+    /** How many tasks use each address space (a vfork child shares its parent's); closed at 0. */
+    private final Map<dev.usercopy.mm.AddressSpace, Integer> spaceUsers = new java.util.IdentityHashMap<>();
     private int lastPid;
     private Task init;
 
@@ -213,6 +215,40 @@ public final class Processes {
         }
         child.parent = null;
         tasks.remove(child.pid());
+    }
+
+    /** One more task uses {@code space}. */
+    public synchronized void retain(dev.usercopy.mm.AddressSpace space) {
+        spaceUsers.merge(space, 1, Integer::sum);
+    }
+
+    /** A task stopped using {@code space}: the last one closes it, its frames back with the machine. */
+    public void release(dev.usercopy.mm.AddressSpace space) {
+        boolean last;
+        synchronized (this) {
+            Integer n = spaceUsers.get(space);
+            if (n == null) {
+                return;
+            }
+            last = n == 1;
+            if (last) {
+                spaceUsers.remove(space);
+            } else {
+                spaceUsers.put(space, n - 1);
+            }
+        }
+        if (last) {
+            space.close();
+        }
+    }
+
+    /** A child whose process could not start: out of the tree, as if it had never been, what it held released. */
+    public void abandon(Task child) {
+        synchronized (this) {
+            reap(child);
+            child.vforkPending = false;
+        }
+        child.releaseResources();
     }
 
     /** The children of {@code t}, live and zombie. */

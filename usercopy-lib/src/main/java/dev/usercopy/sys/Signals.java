@@ -199,6 +199,11 @@ public final class Signals {
         return pending;
     }
 
+    /** Whether SIGKILL is pending: even a wait no signal interrupts ends for it. */
+    public synchronized boolean fatalPending() {
+        return (pending & bit(SIGKILL)) != 0;
+    }
+
     /** Whether a pending signal is not blocked: a blocking syscall must return for it. */
     public synchronized boolean interrupting() {
         return (pending & ~blocked) != 0;

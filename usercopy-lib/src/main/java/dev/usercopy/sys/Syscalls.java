@@ -65,6 +65,10 @@ public final class Syscalls {
         Poll.register(r);
         Pipes.register(r);
         HostWait.register(r);
+        Clone.register(r);
+        Exec.register(r);
+        Wait.register(r);
+        Sessions.register(r);
     }
 
     private Syscalls() {}

@@ -83,13 +83,15 @@ public final class Task {
         }
 
         /**
-         * Replaces the program (execve): {@code path} as the guest named it,
-         * its arguments and environment as read from the guest. -errno
-         * (ENOENT, EACCES, ENOEXEC, E2BIG, ELOOP...) with the old program
-         * untouched; 0 once the new one is in place (the task's space, break
-         * and exe are the new program's, its registers at its entry).
+         * Replaces the program (execve) with the static ELF at host path
+         * {@code host}, whose guest path is {@code exe} (what
+         * /proc/self/exe shows), named {@code execfn} by the caller
+         * (AT_EXECFN), with the arguments and environment read from the
+         * guest. -errno (ENOEXEC, E2BIG, ENOMEM) with the old program
+         * untouched; 0 once the new one is in place ({@link #execed} done,
+         * the registers at its entry).
          */
-        default long exec(String path, List<byte[]> argv, List<byte[]> envp) {
+        default long exec(java.nio.file.Path host, String exe, String execfn, List<byte[]> argv, List<byte[]> envp) {
             return -Errno.ENOSYS.number();
         }
     }
@@ -127,6 +129,8 @@ public final class Task {
     boolean vforkPending;
     /** Whether this task was ever through an execve (setpgid on a child that did is EACCES). */
     boolean didExec;
+    /** CLONE_CHILD_CLEARTID: where its end writes 0 (0: nowhere). */
+    long clearChildTid;
 
     private long wakeups;
     private int wakeFd = -1;
@@ -152,6 +156,7 @@ public final class Task {
         this.limits = limits;
         this.processes = processes;
         this.pid = processes.register(this, null);
+        processes.retain(space);
     }
 
     /**
@@ -199,9 +204,12 @@ public final class Task {
         this.cpu = Objects.requireNonNull(cpu, "cpu");
     }
 
-    /** After an execve: the new program's space, break and guest path. */
+    /** After an execve: the new program's space (retained for this task), break and guest path; the old space released. */
     public void execed(AddressSpace space, long brkStart, String exe) {
+        AddressSpace old = this.space;
+        processes.retain(space);
         this.space = Objects.requireNonNull(space, "space");
+        processes.release(old);
         this.brk = new ProgramBreak(space, brkStart);
         this.exe = Objects.requireNonNull(exe, "exe");
         signals.resetForExec();
@@ -280,7 +288,7 @@ public final class Task {
             if (ready.getAsBoolean()) {
                 return Wake.READY;
             }
-            if (interruptible ? interrupted() : !cpu.alive()) {
+            if (interruptible ? interrupted() : signals.fatalPending() || !cpu.alive()) {
                 return Wake.INTERRUPTED;
             }
             long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - System.nanoTime();
@@ -302,11 +310,29 @@ public final class Task {
         }
     }
 
-    /** Releases what the task holds in the host once it has ended: its wake descriptor. */
-    public synchronized void release() {
-        if (wakeFd >= 0) {
-            HostFiles.close(wakeFd);
-            wakeFd = -1;
+    /**
+     * What a task's end lets go of, before its parent hears of it: the 0 of
+     * CLONE_CHILD_CLEARTID written, its descriptors closed (a pipe's reader
+     * sees the end of its writer), its directories, its address space
+     * (freed with the last task that uses it), its wake descriptor.
+     */
+    public void releaseResources() {
+        if (clearChildTid != 0) {
+            try {
+                GuestMemory.putInt(this, clearChildTid, 0);
+            } catch (dev.usercopy.mm.ErrnoException e) {
+                // Linux ignores a fault here too
+            }
+            clearChildTid = 0;
+        }
+        files.closeAll();
+        fs.close();
+        processes.release(space);
+        synchronized (this) {
+            if (wakeFd >= 0) {
+                HostFiles.close(wakeFd);
+                wakeFd = -1;
+            }
         }
     }
 

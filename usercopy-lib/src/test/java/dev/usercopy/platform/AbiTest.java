@@ -439,6 +439,7 @@ class AbiTest {
                 #include <sys/syscall.h>
                 #include <sys/stat.h>
                 #include <sys/statfs.h>
+                #include <sys/eventfd.h>
                 #include <sys/ioctl.h>
                 #include <linux/openat2.h>
                 #include <sys/ptrace.h>

@@ -69,10 +69,9 @@ class PipesTest extends SysScenario {
     @AfterEach
     void closeForks() {
         for (Task t : forks) {
-            t.files().closeAll();
-            t.release();
+            t.releaseResources();
         }
-        task.release();
+        HostFiles.close(task.wakeFd()); // the scenario closes the rest of the test's task
     }
 
     static long dispatch(Task t, int nr, long... args) {
