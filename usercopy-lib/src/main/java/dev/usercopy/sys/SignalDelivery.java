@@ -36,6 +36,8 @@ public final class SignalDelivery {
             }
             // a handler: not run in this version; taken as if it returned at once
         }
+        // No frame holds the mask a ppoll or pselect6 replaced (a handler is taken as returned): it is back now.
+        s.restoreSavedMask();
         if (result == -Signals.ERESTARTSYS || result == -Signals.ERESTARTNOINTR || result == -Signals.ERESTARTNOHAND
                 || result == -Signals.ERESTART_RESTARTBLOCK) {
             t.cpu().setReg(dev.usercopy.platform.user_regs_struct.RAX, t.cpu().reg(dev.usercopy.platform.user_regs_struct.ORIG_RAX));
