@@ -74,9 +74,24 @@ class PipesTest extends SysScenario {
         HostFiles.close(task.wakeFd()); // the scenario closes the rest of the test's task
     }
 
+    /**
+     * Syscall {@code nr} of {@code t}, on a thread of its own with a bound on
+     * how long it may take: a call that waits when it should not fails the
+     * test rather than hang it (a thread in a host wait cannot be stopped).
+     */
     static long dispatch(Task t, int nr, long... args) {
-        long[] a = java.util.Arrays.copyOf(args, 6);
-        return Syscalls.dispatch(t, nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+        try {
+            return result(start(t, nr, args));
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new AssertionError("syscall " + nr + " did not return", e);
+        } catch (Exception e) {
+            throw new AssertionError(e);
+        }
+    }
+
+    @Override
+    long call(int nr, long... args) {
+        return dispatch(task, nr, args);
     }
 
     /** Syscall {@code nr} of {@code t} on a thread of its own, as its tracer would serve it. */
@@ -84,7 +99,8 @@ class PipesTest extends SysScenario {
         CompletableFuture<Long> f = new CompletableFuture<>();
         Thread.ofPlatform().daemon().start(() -> {
             try {
-                f.complete(dispatch(t, nr, args));
+                long[] a = java.util.Arrays.copyOf(args, 6);
+                f.complete(Syscalls.dispatch(t, nr, a[0], a[1], a[2], a[3], a[4], a[5]));
             } catch (Throwable e) {
                 f.completeExceptionally(e);
             }
