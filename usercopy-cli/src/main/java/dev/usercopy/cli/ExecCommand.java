@@ -47,6 +47,10 @@ final class ExecCommand implements Callable<Integer> {
     @Option(names = "--maps", description = "At exit, print the guest's grants and page map to stderr.")
     boolean maps;
 
+    @Option(names = "--tree", description = "At exit, print the guest's process tree to stderr: each process's program, status, "
+            + "syscalls, and its frames, shared frames and copy-on-write breaks when it ended.")
+    boolean tree;
+
     @Mixin
     GuestOptions options;
 
@@ -71,6 +75,10 @@ final class ExecCommand implements Callable<Integer> {
                 }
             });
         }
+        List<Guest.ProcessEnd> ends = java.util.Collections.synchronizedList(new ArrayList<>());
+        if (tree) {
+            opts = opts.withProcessEnds(ends::add);
+        }
         try (MemoryManager mm = new MemoryManager(config)) {
             Guest.Result r;
             try {
@@ -82,12 +90,41 @@ final class ExecCommand implements Callable<Integer> {
             if (r.error() != null) {
                 io.err().println("usercopy: " + r.error());
             }
+            if (tree) {
+                io.err().println("--- process tree");
+                treeLines(List.copyOf(ends)).forEach(io.err()::println);
+            }
             if (trace) {
                 io.err().printf("usercopy: exit status %d; %d syscalls (%d ENOSYS), %d guest faults, %d kernel-copy faults, "
                         + "%d host calls injected, %d host mappings at exit%n", r.status(), r.syscalls(), r.unknownSyscalls(),
                         r.guestFaults(), r.kernelFaults(), r.injected(), r.childVmas());
             }
             return r.status();
+        }
+    }
+
+    /** The processes as a tree, children under their parent in pid order; an orphan under init, as it was reparented. */
+    static List<String> treeLines(List<Guest.ProcessEnd> ends) {
+        Map<Integer, List<Guest.ProcessEnd>> byParent = new java.util.TreeMap<>();
+        java.util.Set<Integer> pids = new java.util.HashSet<>();
+        for (Guest.ProcessEnd e : ends) {
+            pids.add(e.pid());
+        }
+        for (Guest.ProcessEnd e : ends) {
+            int parent = e.pid() == 1 ? 0 : pids.contains(e.ppid()) ? e.ppid() : 1;
+            byParent.computeIfAbsent(parent, k -> new ArrayList<>()).add(e);
+        }
+        byParent.values().forEach(l -> l.sort(java.util.Comparator.comparingInt(Guest.ProcessEnd::pid)));
+        List<String> out = new ArrayList<>();
+        addTree(byParent, 0, "", out);
+        return out;
+    }
+
+    private static void addTree(Map<Integer, List<Guest.ProcessEnd>> byParent, int parent, String indent, List<String> out) {
+        for (Guest.ProcessEnd e : byParent.getOrDefault(parent, List.of())) {
+            out.add(String.format("%spid %d  %s  status %d  %d syscalls  %d frames (%d shared)  %d CoW breaks", indent, e.pid(), e.exe(),
+                    e.status(), e.syscalls(), e.frames(), e.sharedFrames(), e.cowBreaks()));
+            addTree(byParent, e.pid(), indent + "  ", out);
         }
     }
 

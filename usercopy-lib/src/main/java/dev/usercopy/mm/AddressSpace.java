@@ -656,6 +656,23 @@ public final class AddressSpace implements AutoCloseable {
 
     // ---------------------------------------------------------------- inspection (see Inspection)
 
+    /**
+     * What this space holds now: its present pages, how many of them it
+     * shares (copy-on-write with a fork, or a shared mapping), and the write
+     * faults that gave a page a frame of its own (copy-on-write breaks).
+     */
+    public record Usage(long frames, long sharedFrames, long cowBreaks) {}
+
+    public Usage usage() {
+        mm.lock.lock();
+        try {
+            long[] r = Inspection.residency(state);
+            return new Usage(r[0], r[1], state.faults().cowBreaks);
+        } finally {
+            mm.lock.unlock();
+        }
+    }
+
     /** The grants, in address order. */
     public List<Grant> grants() {
         mm.lock.lock();

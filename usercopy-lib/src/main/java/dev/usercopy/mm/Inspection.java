@@ -30,6 +30,24 @@ final class Inspection {
         return s.table().leafShared(page) || info.refcount(PageTable.frame(pte)) > 1 ? PageState.COW_SHARED : PageState.PRIVATE;
     }
 
+    /** {present pages, of them shared with another space or a file (SHARED or COW_SHARED)}, over every grant. */
+    static long[] residency(SpaceState s) {
+        long present = 0;
+        long shared = 0;
+        for (Grant g : s.grants().snapshot()) {
+            for (long p = g.start(); p < g.end(); p++) {
+                PageState st = pageState(s, p * PAGE);
+                if (st == PageState.PRIVATE || st == PageState.ZEROED || st == PageState.COW_SHARED || st == PageState.SHARED) {
+                    present++;
+                    if (st == PageState.COW_SHARED || st == PageState.SHARED) {
+                        shared++;
+                    }
+                }
+            }
+        }
+        return new long[] {present, shared};
+    }
+
     /** The present page at {@code address}, read through the kernel's view of its frame into {@code dst}; false if not present. */
     static boolean peekPage(SpaceState s, long address, byte[] dst) {
         long pte = address < 0 || address >= s.size() ? 0 : s.table().get(address / PAGE);

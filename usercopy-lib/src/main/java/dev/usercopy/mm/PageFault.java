@@ -80,6 +80,9 @@ final class PageFault {
      * shared file page is marked written, a lent page asks its lender. False
      * where the page's owner refuses (EFAULT).
      */
+    /** Write faults that gave a page a frame of its own (a copy, or a zeroed frame for the zero page). */
+    long cowBreaks;
+
     boolean doWpPage(Grant g, long page, long pte) {
         if (g.provider() instanceof FmapBorrowed) {
             mm.info.markWritten(PageTable.frame(pte)); // from now on msync writes it back
@@ -98,6 +101,7 @@ final class PageFault {
             table.set(page, PageTable.entry(frame, PageTable.LENT_WRITABLE));
             return true;
         }
+        cowBreaks++;
         long wanted = continuing(new Fault(g, page, true, page, page + 1));
         long frame = (pte & ZERO) != 0 ? mm.zeroedFrame(wanted, page * PAGE, false) : mm.copyOfFrame(PageTable.frame(pte), wanted, page * PAGE);
         table.install(page, PageTable.entry(frame, 0));

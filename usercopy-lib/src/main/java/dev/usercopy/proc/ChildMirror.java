@@ -34,11 +34,11 @@ final class ChildMirror implements HostMirror {
     }
 
     /** A host call in the child that failed: the child cannot be kept in step with its page table. */
-    static final class MirrorFailure extends RuntimeException {
+    static final class MirrorFailure extends dev.usercopy.sys.Task.Fatal {
         final int errno;
 
         MirrorFailure(String call, long result) {
-            super(call + " in the guest process failed: errno " + -result);
+            super(call + " in the guest process failed: errno " + -result, true);
             this.errno = (int) -result;
         }
     }

@@ -37,7 +37,8 @@ public final class Guest {
      * this process's own (a file of the host: {@code stdout}, {@code stderr},
      * or null for this process's).
      */
-    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit, Path stdout, Path stderr) {
+    public record Options(Path root, Path rw, Path cwd, PrintStream trace, Consumer<AddressSpace> atExit, Path stdout, Path stderr,
+            Consumer<ProcessEnd> processEnds) {
         public Options {
             Objects.requireNonNull(root, "root");
             Objects.requireNonNull(cwd, "cwd");
@@ -45,27 +46,32 @@ public final class Guest {
 
         /** Root {@code /}, nothing writable but the standard streams, the JVM's working directory, no trace. */
         public static Options defaults() {
-            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null, null, null);
+            return new Options(Path.of("/"), null, Path.of("").toAbsolutePath(), null, null, null, null, null);
         }
 
         public Options withRoot(Path p) {
-            return new Options(p, rw, cwd, trace, atExit, stdout, stderr);
+            return new Options(p, rw, cwd, trace, atExit, stdout, stderr, processEnds);
         }
 
         public Options withRw(Path p) {
-            return new Options(root, p, cwd, trace, atExit, stdout, stderr);
+            return new Options(root, p, cwd, trace, atExit, stdout, stderr, processEnds);
         }
 
         public Options withCwd(Path p) {
-            return new Options(root, rw, p, trace, atExit, stdout, stderr);
+            return new Options(root, rw, p, trace, atExit, stdout, stderr, processEnds);
         }
 
         public Options withTrace(PrintStream out) {
-            return new Options(root, rw, cwd, out, atExit, stdout, stderr);
+            return new Options(root, rw, cwd, out, atExit, stdout, stderr, processEnds);
         }
 
         public Options withAtExit(Consumer<AddressSpace> c) {
-            return new Options(root, rw, cwd, trace, c, stdout, stderr);
+            return new Options(root, rw, cwd, trace, c, stdout, stderr, processEnds);
+        }
+
+        /** Tells {@code c} of each process of the tree as it ends (for {@code exec --tree}). */
+        public Options withProcessEnds(Consumer<ProcessEnd> c) {
+            return new Options(root, rw, cwd, trace, atExit, stdout, stderr, c);
         }
 
         /** Standard output and error to /dev/null. */
@@ -75,7 +81,7 @@ public final class Guest {
 
         /** Standard output to host file {@code out}, standard error to {@code err} (null: this process's). */
         public Options withOutput(Path out, Path err) {
-            return new Options(root, rw, cwd, trace, atExit, out, err);
+            return new Options(root, rw, cwd, trace, atExit, out, err, processEnds);
         }
     }
 
@@ -90,6 +96,15 @@ public final class Guest {
      */
     public record Result(int status, long syscalls, long unknownSyscalls, long guestFaults, long kernelFaults, long injected,
             long childVmas, String error) {}
+
+    /**
+     * One process of a guest's tree at its end: its guest pid and parent's,
+     * its program's guest path, how it ended (as {@link Result#status}), the
+     * syscalls it made, and its memory then: present pages, the ones it still
+     * shared copy-on-write (or through a shared mapping), and its
+     * copy-on-write breaks.
+     */
+    public record ProcessEnd(int pid, int ppid, String exe, int status, long syscalls, long frames, long sharedFrames, long cowBreaks) {}
 
     private final GuestTree tree;
     private final Tracer tracer;

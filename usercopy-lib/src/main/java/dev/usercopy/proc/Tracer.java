@@ -161,11 +161,11 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     }
 
     /** A stop that ended the child: its wait status. */
-    private static final class ChildGone extends RuntimeException {
+    private static final class ChildGone extends Task.Fatal {
         final int status;
 
         ChildGone(int status) {
-            super(null, null, false, false);
+            super(null, false);
             this.status = status;
         }
     }
@@ -226,6 +226,12 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
         if (task.pid() == 1 && options.atExit() != null) {
             options.atExit().accept(task.space());
+        }
+        if (options.processEnds() != null) {
+            AddressSpace.Usage u = task.space().usage();
+            int shown = (status & 0x7f) == 0 ? (status >> 8) & 0xff : 128 + (status & 0x7f);
+            options.processEnds().accept(new Guest.ProcessEnd(task.pid(), task.ppid(), task.exe(), shown, syscalls, u.frames(),
+                    u.sharedFrames(), u.cowBreaks()));
         }
         task.releaseResources();
         for (Task other : task.processes().exited(task, status)) {

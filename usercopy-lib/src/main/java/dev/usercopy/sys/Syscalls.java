@@ -105,6 +105,8 @@ public final class Syscalls {
             return e.handler().serve(task);
         } catch (ErrnoException x) {
             return -x.errno().number();
+        } catch (Task.Fatal x) {
+            throw x; // the task's end, for its tracer
         } catch (RuntimeException | Error x) {
             if (x instanceof VirtualMachineError v && !(x instanceof OutOfMemoryError)) {
                 throw v;

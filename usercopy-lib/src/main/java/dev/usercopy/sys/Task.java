@@ -96,6 +96,18 @@ public final class Task {
         }
     }
 
+    /**
+     * An end of the guest's process met while serving one of its syscalls
+     * (its host process died, or cannot be kept in step with its memory):
+     * not a syscall's error but the task's end, so {@link Syscalls#dispatch}
+     * lets it through to the tracer.
+     */
+    public abstract static class Fatal extends RuntimeException {
+        protected Fatal(String message, boolean stackTrace) {
+            super(message, null, false, stackTrace);
+        }
+    }
+
     /** How a {@link #block} ended. */
     public enum Wake { READY, TIMEOUT, INTERRUPTED }
 

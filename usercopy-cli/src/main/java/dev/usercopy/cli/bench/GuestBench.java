@@ -64,6 +64,29 @@ public final class GuestBench {
         };
     }
 
+    /** Forks in the rows of processes, and the pages a child writes in the copy-on-write row. */
+    static final int FORKS = 20;
+    static final int COW_FORKS = 4;
+    static final long COW_BYTES = 16L << 20;
+    /** The memory written before the forks, in MiB: how fork scales with what a process has. */
+    static final int[] FORK_MIB = {1, 64, 1024};
+
+    /**
+     * A program that writes every page of {@code bytes} of anonymous memory,
+     * then {@code forks} times forks a child that (when {@code childWrites})
+     * writes every page again, and exits; the parent waits for each.
+     */
+    private Path forker(String name, long bytes, int forks, boolean childWrites) throws IOException, InterruptedException {
+        String src = "_start: mov eax, 9\nxor edi, edi\nmov rsi, " + bytes + "\nmov edx, 3\nmov r10d, 0x22\nmov r8, -1\nxor r9d, r9d\nsyscall\n"
+                + "mov rbx, rax\nmov rdi, rbx\nmov rcx, " + bytes / 4096 + "\n.t: mov byte [rdi], 1\nadd rdi, 4096\ndec rcx\njnz .t\n"
+                + "mov r12d, " + forks + "\n.f: test r12d, r12d\njz .done\nmov eax, 57\nsyscall\ntest eax, eax\njnz .parent\n"
+                + (childWrites ? "mov rdi, rbx\nmov rcx, " + bytes / 4096 + "\n.w: mov byte [rdi], 2\nadd rdi, 4096\ndec rcx\njnz .w\n" : "")
+                + "mov eax, 60\nxor edi, edi\nsyscall\n"
+                + ".parent: mov edi, eax\nxor esi, esi\nxor edx, edx\nxor r10d, r10d\nmov eax, 61\nsyscall\ndec r12d\njmp .f\n"
+                + ".done: " + EXIT;
+        return assemble(name, src);
+    }
+
     private Path assemble(String name, String source) throws IOException, InterruptedException {
         Path asm = dir.resolve(name + ".asm");
         Path obj = dir.resolve(name + ".o");
@@ -164,18 +187,32 @@ public final class GuestBench {
         Path[] p = programs();
         Path data = dataFile(SHA_BYTES);
         try (MemoryManager mm = new MemoryManager(MemoryManager.Config.defaults().withFaultAround(faultAround))) {
-            List<Case> cases = List.of(
+            List<Case> cases = new ArrayList<>(List.of(
                     command(mm, List.of(p[0].toString())),
                     command(mm, List.of(p[1].toString())),
                     command(mm, List.of(p[2].toString())),
                     command(mm, List.of(busybox.toString(), "true")),
-                    command(mm, List.of(busybox.toString(), "sha256sum", data.toString())));
+                    command(mm, List.of(busybox.toString(), "sha256sum", data.toString())),
+                    command(mm, List.of(busybox.toString(), "sh", "-c", "seq 1 100000 | sort -rn | head -1"))));
+            for (int mib : FORK_MIB) {
+                cases.add(command(mm, List.of(forker("fork0-" + mib, (long) mib << 20, 0, false).toString())));
+                cases.add(command(mm, List.of(forker("fork-" + mib, (long) mib << 20, FORKS, false).toString())));
+            }
+            cases.add(command(mm, List.of(forker("cow-base", COW_BYTES, COW_FORKS, false).toString())));
+            cases.add(command(mm, List.of(forker("cow", COW_BYTES, COW_FORKS, true).toString())));
             long[][][] t = measure(cases);
             List<Row> rows = new ArrayList<>();
             rows.add(perOp("getppid round trip", "us", t[1], t[0], CALLS, 1e3));
             rows.add(perOp("first touch of a page, fault-around " + faultAround, "us", t[2], t[0], TOUCH_PAGES, 1e3));
             rows.add(whole("busybox true, start to exit", t[3]));
             rows.add(whole("busybox sha256sum of 50 MiB", t[4]));
+            rows.add(whole("sh -c 'seq 1 100000 | sort -rn | head -1'", t[5]));
+            int c = 6;
+            for (int mib : FORK_MIB) {
+                rows.add(perOp("fork + exit + wait, " + mib + " MiB written", "us", t[c + 1], t[c], FORKS, 1e3));
+                c += 2;
+            }
+            rows.add(perOp("copy-on-write break, first write after fork", "us", t[c + 1], t[c], (int) (COW_FORKS * (COW_BYTES / 4096)), 1e3));
             return rows;
         }
     }
