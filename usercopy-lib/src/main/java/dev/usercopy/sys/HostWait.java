@@ -35,22 +35,6 @@ final class HostWait {
 
     private HostWait() {}
 
-    static void register(Syscalls.Registry r) {
-        r.add(219, "restart_syscall", "", HostWait::restartSyscall);
-    }
-
-    /**
-     * What a call that returned {@link Signals#ERESTART_RESTARTBLOCK} left
-     * to do once restarted (the guest resumed at its syscall instruction
-     * with this number in rax); once only. With nothing left: EINTR, as
-     * Linux's do_no_restart_syscall.
-     */
-    private static long restartSyscall(Task t) {
-        Handler h = t.restart();
-        t.setRestart(null);
-        return h == null ? -Errno.EINTR.number() : h.serve(t);
-    }
-
     /**
      * A read of {@code f} by {@code io}, which makes the host call (never
      * blocking when the host description is non-blocking): its count, or

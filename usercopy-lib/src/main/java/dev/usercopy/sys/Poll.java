@@ -65,7 +65,7 @@ final class Poll {
     private static long restartablePoll(Task t, long ufds, long nfds, long deadline) {
         long r = doSysPoll(t, ufds, nfds, deadline);
         if (r == INTERRUPTED) {
-            t.setRestart(task -> restartablePoll(task, ufds, nfds, deadline));
+            t.signals().setRestart(task -> restartablePoll(task, ufds, nfds, deadline));
             return -Signals.ERESTART_RESTARTBLOCK;
         }
         return r;
@@ -341,15 +341,17 @@ final class Poll {
             throw new dev.usercopy.mm.ErrnoException(Errno.EINVAL, maskAddr, size, "sigsetsize " + size + " is not " + Signals.SIGSET_SIZE);
         }
         long mask = GuestMemory.read(t, maskAddr, Signals.SIGSET_SIZE).getLong(0);
-        t.signals().blockForCall(mask);
+        t.signals().setTemporaryMask(mask);
         long r;
         try {
             r = call.getAsLong();
         } catch (RuntimeException e) {
-            t.signals().restoreSavedMask();
+            t.signals().endTemporaryMask(true);
             throw e;
         }
-        t.signals().restoreSavedMaskUnless(r == INTERRUPTED);
+        if (r != INTERRUPTED) {
+            t.signals().endTemporaryMask(true);
+        }
         return r;
     }
 }

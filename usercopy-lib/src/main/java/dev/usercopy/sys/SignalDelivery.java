@@ -10,6 +10,16 @@ public final class SignalDelivery {
 
     private SignalDelivery() {}
 
+    static void register(Syscalls.Registry r) {
+        r.add(219, "restart_syscall", "", SignalDelivery::restartSyscall);
+    }
+
+    /** restart_syscall (219): what the interrupted call left to do, or EINTR when nothing is (Linux's do_no_restart_syscall). */
+    private static long restartSyscall(Task t) {
+        Handler h = t.signals().takeRestart();
+        return h == null ? -dev.usercopy.uapi.Errno.EINTR.number() : h.serve(t);
+    }
+
     /**
      * Turns a restart code in {@code result} into a restart, and takes the
      * pending signals whose default action ignores them; 0 to resume, or
@@ -37,7 +47,7 @@ public final class SignalDelivery {
             // a handler: not run in this version; taken as if it returned at once
         }
         // No frame holds the mask a ppoll or pselect6 replaced (a handler is taken as returned): it is back now.
-        s.restoreSavedMask();
+        s.endTemporaryMask(true);
         if (result == -Signals.ERESTARTSYS || result == -Signals.ERESTARTNOINTR || result == -Signals.ERESTARTNOHAND
                 || result == -Signals.ERESTART_RESTARTBLOCK) {
             t.cpu().setReg(dev.usercopy.platform.user_regs_struct.RAX, t.cpu().reg(dev.usercopy.platform.user_regs_struct.ORIG_RAX));

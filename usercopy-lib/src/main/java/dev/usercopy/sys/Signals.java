@@ -232,50 +232,55 @@ public final class Signals {
         blocked = mask & ~UNBLOCKABLE;
     }
 
-    /** The mask a call's own mask replaced ({@link #blockForCall}); meaningful while {@link #restoreMask}. */
+    /**
+     * The mask to put back once the call that replaced it returns to the
+     * guest (rt_sigsuspend, ppoll, pselect6: Linux's saved_sigmask with
+     * TIF_RESTORE_SIGMASK): after the handler, through the frame it saves.
+     */
     private long savedMask;
     private boolean restoreMask;
+    /** What restart_syscall runs (Linux's restart_block): set by a call that returned ERESTART_RESTARTBLOCK. */
+    private Handler restart;
 
     /**
-     * Linux's set_user_sigmask (ppoll, pselect6; sigsuspend's too): blocks
-     * {@code mask} for the call, the mask in force saved. The call ends with
-     * {@link #restoreSavedMaskUnless}; when it was interrupted the saved mask
-     * stays saved until a signal frame holds it ({@link #maskToSave}) or the
-     * guest resumes without a handler ({@link #restoreSavedMask}).
+     * Replaces the mask until the call returns to the guest (rt_sigsuspend,
+     * ppoll, pselect6 with a mask): {@link SignalDelivery} puts the old one
+     * back, in the handler's frame when a handler runs, else at once.
      */
-    public synchronized void blockForCall(long mask) {
-        savedMask = blocked;
-        restoreMask = true;
+    public synchronized void setTemporaryMask(long mask) {
+        if (!restoreMask) {
+            savedMask = blocked;
+            restoreMask = true;
+        }
         setBlocked(mask);
     }
 
-    /** Linux's restore_saved_sigmask_unless: the saved mask back now, unless the call was interrupted. */
-    public synchronized void restoreSavedMaskUnless(boolean interrupted) {
-        if (!interrupted) {
-            restoreSavedMask();
-        }
+    /** The mask a signal frame saves (Linux's sigmask_to_save): the one a temporary mask replaced, if any. */
+    synchronized long maskToSave() {
+        return restoreMask ? savedMask : blocked;
     }
 
-    /** Linux's restore_saved_sigmask: the mask a call replaced is back, if one is saved. */
-    public synchronized void restoreSavedMask() {
-        if (restoreMask) {
-            restoreMask = false;
+    /** The temporary mask is done with: the saved one comes back when {@code restore} (no handler ran), else it is in a frame. */
+    synchronized void endTemporaryMask(boolean restore) {
+        if (restoreMask && restore) {
             setBlocked(savedMask);
         }
+        restoreMask = false;
     }
 
     /**
-     * Linux's sigmask_to_save, for the uc_sigmask of a signal frame: the
-     * saved mask while a call's own is in force, else the blocked one. The
-     * saved mask is then the frame's to restore (rt_sigreturn), no longer
-     * this object's.
+     * What restart_syscall (219) does after a call returned
+     * ERESTART_RESTARTBLOCK and no handler ran (nanosleep goes on with the
+     * time left); null drops it: restart_syscall is then EINTR.
      */
-    public synchronized long maskToSave() {
-        if (restoreMask) {
-            restoreMask = false;
-            return savedMask;
-        }
-        return blocked;
+    public synchronized void setRestart(Handler h) {
+        restart = h;
+    }
+
+    synchronized Handler takeRestart() {
+        Handler h = restart;
+        restart = null;
+        return h;
     }
 
     /** Sets the action of {@code sig}: for delivery's SA_RESETHAND, and forced faults. */

@@ -60,11 +60,11 @@ public final class Syscalls {
         Identity.register(r);
         Time.register(r);
         Signals.register(r);
+        SignalDelivery.register(r);
         ThreadSetup.register(r);
         Exit.register(r);
         Poll.register(r);
         Pipes.register(r);
-        HostWait.register(r);
         Clone.register(r);
         Exec.register(r);
         Wait.register(r);

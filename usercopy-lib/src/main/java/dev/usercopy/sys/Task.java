@@ -411,21 +411,6 @@ public final class Task {
         unknownCalls++;
     }
 
-    private Handler restart;
-
-    /**
-     * Linux's restart_block: what {@code restart_syscall} (219) does once a
-     * call that returned {@link Signals#ERESTART_RESTARTBLOCK} is restarted
-     * (a relative sleep goes on to its first deadline); null: EINTR.
-     */
-    void setRestart(Handler h) {
-        restart = h;
-    }
-
-    Handler restart() {
-        return restart;
-    }
-
     /** Syscalls of numbers no family serves that this task made (each answered ENOSYS). */
     public long unknownCalls() {
         return unknownCalls;

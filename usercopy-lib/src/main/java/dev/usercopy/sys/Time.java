@@ -228,7 +228,7 @@ final class Time {
             if (rem != 0) {
                 GuestMemory.putTimespec(t, rem, left / NANOS, left % NANOS);
             }
-            t.setRestart(task -> sleepUntil(task, clock, false, deadline, rem));
+            t.signals().setRestart(task -> sleepUntil(task, clock, false, deadline, rem));
             return -Signals.ERESTART_RESTARTBLOCK;
         }
     }

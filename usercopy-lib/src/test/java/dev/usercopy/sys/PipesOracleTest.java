@@ -123,6 +123,7 @@ class PipesOracleTest extends SysScenario {
         // A handler runs: ERESTARTNOHAND is EINTR, with the mask the call replaced saved for the frame.
         m.put("ppoll_zero_timeout_signal", "" + (r == -Signals.ERESTARTNOHAND ? -4 : r));
         m.put("ppoll_zero_timeout_handled", s.interrupting() && s.maskToSave() == Signals.bit(SIGUSR1) ? "1" : "0");
+        s.endTemporaryMask(false); // the handler's frame holds the saved mask
         s.setBlocked(Signals.bit(SIGUSR1)); // as rt_sigreturn leaves it
         s.discard(SIGUSR1); // the handler ran
         assertEquals(3, call(WRITE, p[1], bytes("abc".getBytes()), 3));
