@@ -362,7 +362,7 @@ class PipesTest extends SysScenario {
 
     @Test
     void aSleepEndsWhenASignalIsPostedWritesTheTimeLeftAndRestartSyscallSleepsOnlyTheRest() throws Exception {
-        long req = bytes(PipesOracleTest.timeval(1, 200_000_000));
+        long req = bytes(PipesOracleTest.timeval(2, 0));
         long rem = bytes(new byte[16]);
         long t0 = System.nanoTime();
         CompletableFuture<Long> sleep = start(task, 35, req, rem);
@@ -371,10 +371,11 @@ class PipesTest extends SysScenario {
         assertEquals(-Signals.ERESTART_RESTARTBLOCK, result(sleep));
         ByteBuffer b = ByteBuffer.wrap(guest(rem, 16)).order(ByteOrder.LITTLE_ENDIAN);
         long left = b.getLong(0) * 1_000_000_000L + b.getLong(8);
-        assertTrue(left > 0 && left < 1_200_000_000L, "rem: what was left, not the request: " + left);
+        assertTrue(left > 0 && left < 2_000_000_000L, "rem: what was left, not the request: " + left);
         task.signals().dequeue();
+        Thread.sleep(1000); // the restart comes late (a busy CPU): it still ends at the first deadline
         assertEquals(0, call(219));
         long slept = System.nanoTime() - t0;
-        assertTrue(slept >= 1_200_000_000L && slept < 2_000_000_000L, "slept to the first deadline: " + slept + " ns");
+        assertTrue(slept >= 2_000_000_000L && slept < 2_900_000_000L, "slept to the first deadline: " + slept + " ns");
     }
 }
