@@ -34,6 +34,10 @@ public final class Ptrace {
     public static final int PTRACE_SETOPTIONS = 0x4200;
     public static final int PTRACE_GETSIGINFO = 0x4202;
     public static final int PTRACE_GET_SYSCALL_INFO = 0x420e;
+    public static final int PTRACE_GETREGSET = 0x4204;
+    public static final int PTRACE_SETREGSET = 0x4205;
+    /** {@code <elf.h>}: the regset of the extended CPU state, in XSAVE's standard (not compacted) format. */
+    public static final int NT_X86_XSTATE = 0x202;
     /** {@code <linux/audit.h>}: the arch PTRACE_GET_SYSCALL_INFO reports for a 64-bit syscall (int 0x80 reports i386's). */
     public static final long AUDIT_ARCH_X86_64 = 0xc000003eL;
     public static final int PTRACE_O_TRACESYSGOOD = 1;
@@ -60,6 +64,12 @@ public final class Ptrace {
     static final long SIGINFO_SIZE = 128;
     /** The buffer for struct ptrace_syscall_info (88 bytes on x86-64; the host writes at most what it is given). */
     static final long SYSCALL_INFO_SIZE = 128;
+    /**
+     * The buffer for NT_X86_XSTATE: room for every user state component
+     * x86-64 has (AMX's tile data makes the largest XSAVE area about 11 KiB);
+     * the host says how much of it the CPU's area takes.
+     */
+    static final long XSTATE_BUFFER_SIZE = 16384;
 
     private static final MethodHandle MH$ptrace = Posix.findFunction("ptrace",
             FunctionDescriptor.of(JAVA_LONG, JAVA_INT, JAVA_INT, JAVA_LONG, JAVA_LONG), Posix.CAPTURE_ERRNO,
@@ -217,6 +227,8 @@ public final class Ptrace {
         private final MemorySegment siginfo;
         private final MemorySegment status;
         private final MemorySegment syscallInfo;
+        private final MemorySegment xstate;
+        private final MemorySegment xstateIov;
 
         public Tracee(int pid, Arena arena) {
             this.pid = pid;
@@ -224,6 +236,43 @@ public final class Ptrace {
             this.siginfo = arena.allocate(SIGINFO_SIZE, 8);
             this.status = arena.allocate(JAVA_INT);
             this.syscallInfo = arena.allocate(SYSCALL_INFO_SIZE, 8);
+            this.xstate = arena.allocate(XSTATE_BUFFER_SIZE, 64);
+            this.xstateIov = arena.allocate(iovecLayout());
+        }
+
+        private static java.lang.foreign.StructLayout iovecLayout() {
+            return java.lang.foreign.MemoryLayout.structLayout(ADDRESS.withName("iov_base"), JAVA_LONG.withName("iov_len"));
+        }
+
+        /**
+         * PTRACE_GETREGSET NT_X86_XSTATE: the child's x87, SSE, AVX... state as
+         * the XSAVE standard format lays it out, as long as the host's area for
+         * user state; in its software-reserved bytes (offset 464) the host puts
+         * the XCR0 of user features (asm/user.h's user_xstateregs).
+         */
+        public byte[] xstate() {
+            xstateIov.set(ADDRESS, 0, xstate);
+            xstateIov.set(JAVA_LONG, 8, XSTATE_BUFFER_SIZE);
+            ptraceOrThrow(PTRACE_GETREGSET, pid, NT_X86_XSTATE, xstateIov.address());
+            long length = xstateIov.get(JAVA_LONG, 8);
+            return xstate.asSlice(0, length).toArray(java.lang.foreign.ValueLayout.JAVA_BYTE);
+        }
+
+        /**
+         * PTRACE_SETREGSET NT_X86_XSTATE: the child's extended state from
+         * {@code area}, which must be as long as {@link #xstate} gave it (the
+         * host takes only a whole area: EFAULT otherwise); the host refuses
+         * (EINVAL) features it does not have, a compacted header and reserved
+         * MXCSR bits.
+         */
+        public void setXstate(byte[] area) {
+            if (area.length > XSTATE_BUFFER_SIZE) {
+                throw new IllegalArgumentException("an XSAVE area of " + area.length + " bytes: more than any CPU has");
+            }
+            MemorySegment.copy(area, 0, xstate, java.lang.foreign.ValueLayout.JAVA_BYTE, 0, area.length);
+            xstateIov.set(ADDRESS, 0, xstate);
+            xstateIov.set(JAVA_LONG, 8, area.length);
+            ptraceOrThrow(PTRACE_SETREGSET, pid, NT_X86_XSTATE, xstateIov.address());
         }
 
         /**

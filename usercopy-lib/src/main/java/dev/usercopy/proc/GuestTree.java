@@ -25,6 +25,12 @@ final class GuestTree {
     final AtomicLong processes = new AtomicLong();
     private final List<Tracer> live = new ArrayList<>();
     private boolean killed;
+    /**
+     * A process spawned ahead for the next fork: spawning the stub and
+     * setting it up is most of a fork's cost, so it is done while the
+     * guest runs, not while its fork waits.
+     */
+    private Tracer spare;
 
     GuestTree(MemoryManager mm, Guest.Options options, Path root) {
         this.mm = mm;
@@ -49,6 +55,45 @@ final class GuestTree {
         notifyAll();
     }
 
+    /** The spare process, if one is ready or on its way; null when none (the caller starts its own). */
+    synchronized Tracer takeSpare() {
+        Tracer t = spare;
+        spare = null;
+        return t;
+    }
+
+    /** Starts a spare for the next fork, unless there is one or the tree is ending. */
+    void replenish() {
+        Tracer t;
+        synchronized (this) {
+            if (spare != null || killed) {
+                return;
+            }
+            t = new Tracer(this);
+            spare = t;
+        }
+        if (!start(t)) {
+            synchronized (this) {
+                if (spare == t) {
+                    spare = null;
+                }
+            }
+        }
+    }
+
+    /** The tree is ending: its spare, if any, goes without having run anything. */
+    void dismissSpare() {
+        Tracer t;
+        synchronized (this) {
+            killed = true;
+            t = spare;
+            spare = null;
+        }
+        if (t != null) {
+            t.job.complete(null);
+        }
+    }
+
     /** Kills every process of the tree (SIGKILL). */
     void kill() {
         List<Tracer> all;
@@ -59,6 +104,7 @@ final class GuestTree {
         for (Tracer t : all) {
             t.kill();
         }
+        dismissSpare();
     }
 
     /** Waits until every tracer of the tree has ended. */

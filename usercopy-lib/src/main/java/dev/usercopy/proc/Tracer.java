@@ -85,8 +85,11 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     private final Guest.Options options;
     /** The first process's program; null for a fork's child. */
     private final Program program;
-    /** A fork's child: its registers to start from; null for a first process. */
-    private final long[] forkRegs;
+    /** A fork's child to run: its task and the registers it starts from (null: dismissed unused). */
+    record Job(Task task, long[] regs, byte[] xstate) {}
+
+    /** For a fork's child: the job, given once its process is spawned or while it is (a spare made ahead). */
+    final CompletableFuture<Job> job = new CompletableFuture<>();
     /** Completed with 0 when a fork's child is ready to run, or -errno when it cannot be. */
     final CompletableFuture<Long> started = new CompletableFuture<>();
 
@@ -117,22 +120,22 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         this.mm = tree.mm;
         this.options = tree.options;
         this.program = program;
-        this.forkRegs = null;
     }
 
-    /** A fork's child: {@code task} (its tree's, with its space) from registers {@code regs}. */
-    Tracer(GuestTree tree, Task task, long[] regs) {
+    /**
+     * A process for a fork's child of {@code tree}: it spawns its stub at
+     * once and then waits for its {@link #job}, so a tree can keep one ready
+     * before the next fork needs it.
+     */
+    Tracer(GuestTree tree) {
         this.tree = tree;
         this.mm = tree.mm;
         this.options = tree.options;
         this.program = null;
-        this.forkRegs = regs;
-        this.task = task;
-        this.space = task.space();
     }
 
     String name() {
-        return program != null ? Path.of(program.exe()).getFileName().toString() : "pid" + task.pid();
+        return program != null ? Path.of(program.exe()).getFileName().toString() : "child";
     }
 
     int pid() {
@@ -234,6 +237,9 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                     u.sharedFrames(), u.cowBreaks()));
         }
         task.releaseResources();
+        if (task.pid() == 1) {
+            tree.dismissSpare(); // no fork comes after init's end
+        }
         for (Task other : task.processes().exited(task, status)) {
             other.post(new Signals.SigInfo(Signals.SIGKILL, Signals.SigInfo.SI_KERNEL, 0, 0, 0, 0));
         }
@@ -279,12 +285,27 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         return serve();
     }
 
-    /** A fork's child: its process started from the parent's registers, then served. */
+    /** A fork's child: its process spawned, then (once it has its job) started from the parent's registers and served. */
     private int runForked(Arena arena) {
-        if (killed) {
-            return Ptrace.SIGKILL;
+        try {
+            spawn(arena);
+        } catch (RuntimeException e) {
+            job.thenAccept(j -> { }); // whoever gives this process a job learns from started that it failed
+            throw e;
         }
-        spawn(arena);
+        Job j;
+        try {
+            j = job.get();
+        } catch (InterruptedException | java.util.concurrent.ExecutionException e) {
+            j = null;
+        }
+        if (j == null || killed) {
+            return Ptrace.SIGKILL; // a spare no fork needed
+        }
+        task = j.task();
+        space = task.space();
+        long[] forkRegs = j.regs();
+        tracee.setXstate(j.xstate());
         mirror = new ChildMirror(space.size() / PAGE);
         space.attach(mirror);
         long cs = tracee.reg(CS);
@@ -314,6 +335,9 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         return sp;
     }
 
+    /** The extended CPU state of a freshly spawned stub: what a program starts with, and gets back at execve. */
+    private byte[] initialXstate;
+
     /** Spawns the stub and makes its host process an empty shell for a guest: nothing of it left reachable but `syscall; int3`. */
     private void spawn(Arena arena) {
         pid = Ptrace.spawn(GuestStub.path(), mm.frameFile(), GuestStub.FRAME_FD);
@@ -325,6 +349,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
         Ptrace.pinWith(pid);
         Ptrace.ptraceOrThrow(Ptrace.PTRACE_SETOPTIONS, pid, 0, Ptrace.PTRACE_O_EXITKILL | Ptrace.PTRACE_O_TRACESYSGOOD);
+        initialXstate = tracee.xstate();
         loadRegs();
         // Nothing of the stub's host process may stay reachable: its stack, vvar and vDSO go.
         check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, GuestStub.BASE, 0, 0, 0, 0));
@@ -490,7 +515,10 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
         long page = address / PAGE;
         // Where the child maps the page already it wanted more than it has: on x86, to write (or to execute).
-        boolean write = mirror.childMapping(page) != null || space.anonymousWritable(address);
+        // A first touch of anonymous writable memory not present yet is served as a write (it will be written);
+        // a page present already (shared copy-on-write after a fork) is only mapped, so a read keeps it shared.
+        boolean write = mirror.childMapping(page) != null
+                || space.anonymousWritable(address) && space.pageState(address) == AddressSpace.PageState.LAZY;
         if (!space.resolve(address, write)) {
             return false;
         }
@@ -672,6 +700,16 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     }
 
     @Override
+    public byte[] xstate() {
+        return tracee.xstate();
+    }
+
+    @Override
+    public void setXstate(byte[] area) {
+        tracee.setXstate(area);
+    }
+
+    @Override
     public void interrupt() {
         int p = pid;
         if (running && p > 0 && !reaped) {
@@ -690,11 +728,16 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         if (tls != -1) {
             regs[FS_BASE] = tls;
         }
-        Tracer t = new Tracer(tree, child, regs);
-        child.setCpu(t);
-        if (!tree.start(t)) {
-            return -EAGAIN;
+        Tracer t = tree.takeSpare();
+        if (t == null) {
+            t = new Tracer(tree);
+            if (!tree.start(t)) {
+                return -EAGAIN;
+            }
         }
+        child.setCpu(t);
+        t.job.complete(new Job(child, regs, tracee.xstate())); // the FPU, SSE and AVX state too, as a fork copies it
+        tree.replenish();
         try {
             return t.started.get();
         } catch (InterruptedException e) {
@@ -734,6 +777,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         space = fresh;
         mapProgram(loaded, sp);
         startRegs(loaded.entry(), sp);
+        tracee.setXstate(initialXstate); // Linux clears the FPU state at execve
         return 0;
     }
 }

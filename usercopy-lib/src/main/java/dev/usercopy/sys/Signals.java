@@ -66,7 +66,8 @@ public final class Signals {
     /**
      * What the receiver of a signal learns of it: the fields of siginfo_t
      * that Linux fills for the kinds this kernel sends (kill: pid and uid;
-     * SIGCHLD: pid, uid, status; a fault: the address).
+     * SIGCHLD: pid, uid, status; a fault: the address; rt_sigqueueinfo's
+     * negative codes: pid, uid and si_value, kept in {@code addr}).
      */
     public record SigInfo(int signo, int code, int pid, int uid, int status, long addr) {
         /** si_code of kill(2) and tgkill(2). */
@@ -94,8 +95,10 @@ public final class Signals {
                 }
             }
             b.putInt(16, pid).putInt(20, uid);
-            if (signo == SIGCHLD) {
+            if (signo == SIGCHLD && code > 0 && code < SI_KERNEL) {
                 b.putInt(24, status);
+            } else if (code < 0) {
+                b.putLong(24, addr); // si_value of rt_sigqueueinfo (SIL_RT)
             }
             return b.array();
         }
@@ -111,6 +114,21 @@ public final class Signals {
 
     private final Action[] actions = new Action[NSIG + 1];
     private long blocked;
+    /** The mask before rt_sigtimedwait unblocked what it waits for: those signals are not ignored meanwhile (Linux's real_blocked). */
+    private long realBlocked;
+    /**
+     * The mask to put back once the call that replaced it returns to the
+     * guest (rt_sigsuspend, ppoll, pselect6: Linux's saved_sigmask with
+     * TIF_RESTORE_SIGMASK): after the handler, through the frame it saves.
+     */
+    private long savedMask;
+    private boolean restoreMask;
+    /** What restart_syscall runs (Linux's restart_block): set by a call that returned ERESTART_RESTARTBLOCK. */
+    private Handler restart;
+    /** The last fault's address, trap number and error code (Linux's thread.cr2, trap_nr, error_code) for the sigcontext. */
+    private long cr2;
+    private long trapNr;
+    private long errorCode;
     private AltStack altStack = new AltStack(0, SS_DISABLE, 0); // as Linux's sas_ss_reset leaves it
     /** Pending signals (bit n-1 for n) and what each was sent with; one of each, as Linux's standard signals. */
     private long pending;
@@ -162,7 +180,7 @@ public final class Signals {
      * blocked. SIGKILL is never ignored.
      */
     public synchronized boolean ignored(int sig) {
-        if (sig == SIGKILL || (blocked & bit(sig)) != 0) {
+        if (sig == SIGKILL || ((blocked | realBlocked) & bit(sig)) != 0) {
             return false;
         }
         long h = actions[sig].handler();
@@ -215,7 +233,12 @@ public final class Signals {
      * as Linux's SYNCHRONOUS_MASK), then the lowest number. Null when none.
      */
     public synchronized SigInfo dequeue() {
-        long ready = pending & ~blocked;
+        return dequeue(~blocked);
+    }
+
+    /** As {@link #dequeue()}, of the pending signals in {@code allowed} whether blocked or not (rt_sigtimedwait). */
+    synchronized SigInfo dequeue(long allowed) {
+        long ready = pending & allowed;
         if (ready == 0) {
             return null;
         }
@@ -232,15 +255,20 @@ public final class Signals {
         blocked = mask & ~UNBLOCKABLE;
     }
 
-    /**
-     * The mask to put back once the call that replaced it returns to the
-     * guest (rt_sigsuspend, ppoll, pselect6: Linux's saved_sigmask with
-     * TIF_RESTORE_SIGMASK): after the handler, through the frame it saves.
-     */
-    private long savedMask;
-    private boolean restoreMask;
-    /** What restart_syscall runs (Linux's restart_block): set by a call that returned ERESTART_RESTARTBLOCK. */
-    private Handler restart;
+    /** Sets the action of {@code sig}: for delivery's SA_RESETHAND, and forced faults. */
+    public synchronized void setAction(int sig, Action a) {
+        actions[sig] = a;
+    }
+
+    synchronized void discard(int sig) {
+        pending &= ~bit(sig);
+        pendingInfo[sig] = null;
+    }
+
+    /** Sets the alternate stack: for sigreturn, which restores uc_stack. */
+    public synchronized void setAltStack(AltStack s) {
+        altStack = s;
+    }
 
     /**
      * Replaces the mask until the call returns to the guest (rt_sigsuspend,
@@ -268,6 +296,10 @@ public final class Signals {
         restoreMask = false;
     }
 
+    synchronized void setRealBlocked(long mask) {
+        realBlocked = mask;
+    }
+
     /**
      * What restart_syscall (219) does after a call returned
      * ERESTART_RESTARTBLOCK and no handler ran (nanosleep goes on with the
@@ -283,19 +315,64 @@ public final class Signals {
         return h;
     }
 
-    /** Sets the action of {@code sig}: for delivery's SA_RESETHAND, and forced faults. */
-    public synchronized void setAction(int sig, Action a) {
-        actions[sig] = a;
+    /** Records a fault for the sigcontext of the frame that reports it (Linux's set_signal_archinfo). */
+    synchronized void setFaultInfo(long address, long trap, long error) {
+        cr2 = address;
+        trapNr = trap;
+        errorCode = error;
     }
 
-    synchronized void discard(int sig) {
-        pending &= ~bit(sig);
-        pendingInfo[sig] = null;
+    /** {cr2, trapno, err} of the last fault. */
+    synchronized long[] faultInfo() {
+        return new long[] {cr2, trapNr, errorCode};
     }
 
-    /** Sets the alternate stack: for sigreturn, which restores uc_stack. */
-    public synchronized void setAltStack(AltStack s) {
-        altStack = s;
+    /**
+     * Linux's on_sig_stack: whether {@code sp} is on the alternate stack; never
+     * with SS_AUTODISARM, which disarms the stack while a handler runs on it.
+     */
+    synchronized boolean onSigStack(long sp) {
+        return (altStack.flags() & SS_AUTODISARM) == 0 && onStackRange(sp);
+    }
+
+    /** Linux's __on_sig_stack: sp in (ss_sp, ss_sp + ss_size], as the stack grows down. */
+    synchronized boolean onStackRange(long sp) {
+        return Long.compareUnsigned(sp, altStack.sp()) > 0 && Long.compareUnsigned(sp - altStack.sp(), altStack.size()) <= 0;
+    }
+
+    /** Linux's sas_ss_flags: SS_DISABLE when there is no alternate stack, SS_ONSTACK when {@code sp} is on it, else 0. */
+    synchronized int sasSsFlags(long sp) {
+        if (altStack.size() == 0) {
+            return SS_DISABLE;
+        }
+        return onSigStack(sp) ? SS_ONSTACK : 0;
+    }
+
+    /**
+     * Linux's do_sigaltstack for a new stack: EPERM while on the current
+     * one, EINVAL for an unknown mode, ENOMEM under {@code minSize}; 0 with
+     * the stack in place. (rt_sigreturn passes what uc_stack holds and
+     * ignores the error.)
+     */
+    synchronized int changeAltStack(long sp, long ssSp, int flags, long size, long minSize) {
+        if (onSigStack(sp)) {
+            return Errno.EPERM.number();
+        }
+        int mode = flags & ~SS_AUTODISARM;
+        if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0) {
+            return Errno.EINVAL.number();
+        }
+        if (ssSp == altStack.sp() && size == altStack.size() && flags == altStack.flags()) {
+            return 0; // Linux returns before any other check when nothing changes
+        }
+        if (mode == SS_DISABLE) {
+            altStack = new AltStack(0, flags, 0);
+        } else if (Long.compareUnsigned(size, minSize) < 0) {
+            return Errno.ENOMEM.number();
+        } else {
+            altStack = new AltStack(ssSp, flags, size);
+        }
+        return 0;
     }
 
     static long bit(int sig) {
@@ -386,39 +463,31 @@ public final class Signals {
     }
 
     /**
-     * Linux's do_sigaltstack, with the guest never on its alternate stack
-     * (no signal is delivered yet, so EPERM never happens): the new stack
-     * read (EFAULT), its mode checked (EINVAL unless 0, SS_ONSTACK or
-     * SS_DISABLE, with SS_AUTODISARM allowed), its size (ENOMEM under
-     * MINSIGSTKSZ unless disabling), then the old one written.
+     * Linux's sigaltstack: the old stack taken first (its flags SS_ONSTACK
+     * while the guest's stack pointer is on it, SS_DISABLE when there is
+     * none, with SS_AUTODISARM kept), the new one read (EFAULT) and put in
+     * place ({@link #changeAltStack}: EPERM on it, EINVAL, ENOMEM), then the
+     * old one written only when that went through.
      */
     private static long sigaltstack(Task t) {
         Signals s = t.signals();
-        AltStack old = s.altStack;
-        long result = 0;
+        long sp = t.cpu().reg(dev.usercopy.platform.user_regs_struct.RSP);
+        AltStack old;
+        int oldFlags;
+        synchronized (s) {
+            old = s.altStack;
+            oldFlags = s.sasSsFlags(sp) | (old.flags() & SS_AUTODISARM);
+        }
         if (t.arg(0) != 0) {
             ByteBuffer b = GuestMemory.read(t, t.arg(0), STACK_SIZE);
-            long sp = b.getLong(0);
-            int flags = b.getInt(8);
-            long size = b.getLong(16);
-            int mode = flags & ~SS_AUTODISARM;
-            if (mode != SS_DISABLE && mode != SS_ONSTACK && mode != 0) {
-                return -Errno.EINVAL.number();
-            }
-            if (sp == old.sp() && size == old.size() && flags == old.flags()) {
-                result = 0; // Linux returns before any other check when nothing changes
-            } else if (mode == SS_DISABLE) {
-                s.altStack = new AltStack(0, flags, 0);
-            } else if (Long.compareUnsigned(size, MINSIGSTKSZ) < 0) {
-                result = -Errno.ENOMEM.number();
-            } else {
-                s.altStack = new AltStack(sp, flags, size);
+            int err = s.changeAltStack(sp, b.getLong(0), b.getInt(8), b.getLong(16), MINSIGSTKSZ);
+            if (err != 0) {
+                return -err;
             }
         }
-        if (result == 0 && t.arg(1) != 0) {
-            int flags = (old.size() == 0 ? SS_DISABLE : 0) | (old.flags() & SS_AUTODISARM);
-            GuestMemory.write(t, t.arg(1), GuestMemory.struct(STACK_SIZE).putLong(0, old.sp()).putInt(8, flags).putLong(16, old.size()));
+        if (t.arg(1) != 0) {
+            GuestMemory.write(t, t.arg(1), GuestMemory.struct(STACK_SIZE).putLong(0, old.sp()).putInt(8, oldFlags).putLong(16, old.size()));
         }
-        return result;
+        return 0;
     }
 }

@@ -61,6 +61,8 @@ public final class Syscalls {
         Time.register(r);
         Signals.register(r);
         SignalDelivery.register(r);
+        SignalWait.register(r);
+        Kill.register(r);
         ThreadSetup.register(r);
         Exit.register(r);
         Poll.register(r);

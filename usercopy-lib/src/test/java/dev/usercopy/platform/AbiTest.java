@@ -194,6 +194,8 @@ class AbiTest {
         checks.add(Check.of("Ptrace.SIGINFO_SIZE", "sizeof(siginfo_t)", Ptrace.SIGINFO_SIZE));
         checks.add(Check.of("Ptrace.AUDIT_ARCH_X86_64", "AUDIT_ARCH_X86_64", Ptrace.AUDIT_ARCH_X86_64));
         checks.add(Check.of("Ptrace.SYSCALL_INFO_SIZE covers struct ptrace_syscall_info", "sizeof(struct __ptrace_syscall_info) < 129", 1L));
+        checks.add(Check.of("Ptrace.XSTATE_BUFFER_SIZE holds the host's XSAVE area (CPUID 0xd: EBX)",
+                "({ unsigned a, b, c, d; __cpuid_count(0xd, 0, a, b, c, d); b < " + (Ptrace.XSTATE_BUFFER_SIZE + 1) + "; })", 1L));
         checks.add(Check.of("user_regs_struct.sizeof()", "sizeof(struct user_regs_struct)", user_regs_struct.sizeof()));
         for (int i = 0; i < 27; i++) {
             String name = user_regs_struct.name(i);
@@ -445,6 +447,7 @@ class AbiTest {
                 #include <sys/ptrace.h>
                 #include <linux/audit.h>
                 #include <sys/user.h>
+                #include <elf.h>
                 #include <sys/wait.h>
                 #include <spawn.h>
                 #include <stddef.h>

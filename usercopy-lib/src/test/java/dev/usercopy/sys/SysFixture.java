@@ -18,6 +18,9 @@ final class SysFixture implements AutoCloseable {
     final AddressSpace space;
     final Task task;
     private long fsBase;
+    /** The fake CPU's registers (user_regs_struct indices) and XSAVE area: what a signal frame saves and sigreturn restores. */
+    final long[] regs = new long[27];
+    byte[] xstate = freshXstate(832, 7);
 
     SysFixture() {
         this(0);
@@ -46,7 +49,45 @@ final class SysFixture implements AutoCloseable {
             public int hostPid() {
                 return hostPid;
             }
+
+            @Override
+            public long reg(int i) {
+                return regs[i];
+            }
+
+            @Override
+            public void setReg(int i, long value) {
+                regs[i] = value;
+            }
+
+            @Override
+            public byte[] xstate() {
+                return xstate.clone();
+            }
+
+            @Override
+            public void setXstate(byte[] area) {
+                if (area.length != xstate.length) {
+                    throw new IllegalArgumentException("an XSAVE area of " + area.length + " bytes for one of " + xstate.length);
+                }
+                xstate = area.clone();
+            }
         }, "/test", BRK_START);
+        regs[dev.usercopy.platform.user_regs_struct.CS] = 0x33;
+        regs[dev.usercopy.platform.user_regs_struct.SS] = 0x2b;
+        regs[dev.usercopy.platform.user_regs_struct.EFLAGS] = 0x202;
+        regs[dev.usercopy.platform.user_regs_struct.ORIG_RAX] = -1;
+    }
+
+    /**
+     * An XSAVE area as PTRACE_GETREGSET gives a fresh process's: {@code size}
+     * bytes, x87 and MXCSR at their initial values, the host's XCR0
+     * {@code features} in the first software-reserved word, nothing in use.
+     */
+    static byte[] freshXstate(int size, long features) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(size).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+        b.putShort(0, (short) 0x37f).putInt(24, 0x1f80).putInt(28, 0xffff).putLong(464, features);
+        return b.array();
     }
 
     long call(int nr, long... args) {
