@@ -74,13 +74,13 @@ final class Descriptors {
                 return 0;
             }
             case HostFiles.F_GETFL -> {
-                return HostFiles.fcntl(f.hostFd(), HostFiles.F_GETFL, 0);
+                return f.statusFlags();
             }
             case HostFiles.F_SETFL -> {
                 if (f.isPath()) {
                     return -Errno.EBADF.number();
                 }
-                return HostFiles.fcntl(f.hostFd(), HostFiles.F_SETFL, arg & SETFL_PASSED);
+                return f.setStatusFlags(arg & SETFL_PASSED);
             }
             default -> {
                 return -Errno.EINVAL.number();

@@ -4,6 +4,8 @@ import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.platform.HostFiles;
 import dev.usercopy.uaccess.UserIovec;
 import dev.usercopy.uaccess.UserSlice;
+import dev.usercopy.uaccess.UserSliceRo;
+import dev.usercopy.uaccess.UserSliceWo;
 import dev.usercopy.uapi.Errno;
 
 /**
@@ -50,12 +52,15 @@ final class FileIo {
 
     private static long read(Task t) {
         OpenFile f = reading(t, t.intArg(0));
-        return UserSlice.wo(t.space(), t.arg(1), t.arg(2)).readFrom(f.hostFd(), f.regular());
+        UserSliceWo buf = UserSlice.wo(t.space(), t.arg(1), t.arg(2));
+        return HostWait.read(t, f, () -> buf.readFrom(f.hostFd(), f.regular()));
     }
 
     private static long write(Task t) {
         OpenFile f = writing(t, t.intArg(0));
-        return UserSlice.ro(t.space(), t.arg(1), t.arg(2)).writeTo(f.hostFd(), f.regular());
+        UserSliceRo buf = UserSlice.ro(t.space(), t.arg(1), t.arg(2));
+        long length = Math.min(buf.length(), UserIovec.MAX_RW_COUNT);
+        return HostWait.write(t, f, length, done -> UserSlice.ro(t.space(), buf.address() + done, length - done).writeTo(f.hostFd(), f.regular()));
     }
 
     /** Linux's ksys_pread64: a negative offset is EINVAL before the descriptor is looked at; a pipe is ESPIPE before the buffer. */
@@ -88,12 +93,14 @@ final class FileIo {
 
     private static long readv(Task t) {
         OpenFile f = reading(t, t.intArg(0));
-        return UserIovec.importFrom(t.space(), t.arg(1), t.intArg(2)).readFrom(f.hostFd(), f.regular());
+        UserIovec iov = UserIovec.importFrom(t.space(), t.arg(1), t.intArg(2));
+        return HostWait.read(t, f, () -> iov.readFrom(f.hostFd(), f.regular()));
     }
 
     private static long writev(Task t) {
         OpenFile f = writing(t, t.intArg(0));
-        return UserIovec.importFrom(t.space(), t.arg(1), t.intArg(2)).writeTo(f.hostFd(), f.regular());
+        UserIovec iov = UserIovec.importFrom(t.space(), t.arg(1), t.intArg(2));
+        return HostWait.write(t, f, iov.total(), done -> iov.advance(done).writeTo(f.hostFd(), f.regular()));
     }
 
     /**

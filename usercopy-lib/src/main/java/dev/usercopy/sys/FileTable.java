@@ -50,7 +50,7 @@ public final class FileTable {
             byte[] stat = new byte[HostFiles.STAT_SIZE];
             HostFiles.fstatat((int) dup, new byte[0], stat, HostFiles.AT_EMPTY_PATH);
             int type = Stat.mode(stat) & HostFiles.S_IFMT;
-            t.installAt(fd, new OpenFile((int) dup, mode < 0 ? HostFiles.O_RDWR : (int) (mode & HostFiles.O_ACCMODE), type), false);
+            t.installAt(fd, OpenFile.shared((int) dup, mode < 0 ? HostFiles.O_RDWR : (int) (mode & HostFiles.O_ACCMODE), type), false);
         }
         return t;
     }

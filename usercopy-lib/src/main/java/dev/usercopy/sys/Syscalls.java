@@ -66,6 +66,7 @@ public final class Syscalls {
         ThreadSetup.register(r);
         Exit.register(r);
         Poll.register(r);
+        Pipes.register(r);
         Clone.register(r);
         Exec.register(r);
         Wait.register(r);

@@ -1,7 +1,5 @@
 package dev.usercopy.sys;
 
-import java.util.concurrent.locks.LockSupport;
-
 import dev.usercopy.platform.HostSystem;
 import dev.usercopy.uapi.Errno;
 
@@ -17,9 +15,9 @@ import dev.usercopy.uapi.Errno;
  * descriptor's, are EINVAL: the guest has no other process and no such
  * descriptor.
  *
- * <p>A sleep parks the serving thread, so an interrupt of it (a guest killed
- * from outside) ends the sleep with EINTR and the time left, as a signal
- * would.
+ * <p>A sleep waits on its task ({@link Task#block}), so a signal posted to
+ * it, or an interrupt of its thread (a guest killed from outside), ends the
+ * sleep with Linux's restart code and the time left.
  */
 final class Time {
     static final int CLOCK_REALTIME = 0;
@@ -194,9 +192,12 @@ final class Time {
 
     /**
      * Sleeps until {@code clock} reaches the deadline, re-reading the clock
-     * after each park (a wall clock may jump, a CPU clock runs slower than
-     * time). Interrupted: EINTR, with what was left of a relative sleep in
-     * {@code rem} when it is not NULL.
+     * after each wait (a wall clock may jump, a CPU clock runs slower than
+     * time). Linux's hrtimer_nanosleep when a signal comes (or the guest is
+     * killed): an absolute sleep is ERESTARTNOHAND (made again as it was); a
+     * relative one writes the time left to {@code rem} when not NULL
+     * (EFAULT if it cannot) and is ERESTART_RESTARTBLOCK, restarted by
+     * restart_syscall towards the same deadline.
      */
     private static long sleep(Task t, int clock, boolean abs, long[] req, long rem) {
         long[] start = now(t, clock);
@@ -204,24 +205,31 @@ final class Time {
             return -Errno.EINVAL.number();
         }
         long deadline = abs ? nanos(req) : saturatedAdd(nanos(start), nanos(req));
+        return sleepUntil(t, clock, abs, deadline, rem);
+    }
+
+    private static long sleepUntil(Task t, int clock, boolean abs, long deadline, long rem) {
         while (true) {
-            long[] cur = now(t, clock);
-            long left = deadline - nanos(cur);
+            long left = deadline - nanos(now(t, clock));
             if (left <= 0) {
                 return 0;
             }
-            boolean interrupted = Thread.interrupted();
-            if (interrupted || !t.cpu().alive()) {
-                if (rem != 0) {
-                    GuestMemory.putTimespec(t, rem, left / NANOS, left % NANOS);
-                }
-                if (interrupted) {
-                    Thread.currentThread().interrupt();
-                }
-                return -Errno.EINTR.number();
+            // Look at the clock again at least every 100 ms: a wall clock can be set.
+            if (t.block(() -> false, System.nanoTime() + Math.min(left, NANOS / 10), true) != Task.Wake.INTERRUPTED) {
+                continue;
             }
-            // A wall clock can be set, and the guest can be killed: look again every 100 ms.
-            LockSupport.parkNanos(Math.min(left, NANOS / 10));
+            if (abs) {
+                return -Signals.ERESTARTNOHAND;
+            }
+            left = deadline - nanos(now(t, clock));
+            if (left <= 0) {
+                return 0;
+            }
+            if (rem != 0) {
+                GuestMemory.putTimespec(t, rem, left / NANOS, left % NANOS);
+            }
+            t.signals().setRestart(task -> sleepUntil(task, clock, false, deadline, rem));
+            return -Signals.ERESTART_RESTARTBLOCK;
         }
     }
 

@@ -91,6 +91,28 @@ public final class UserIovec {
         return n;
     }
 
+    /**
+     * The buffers without their first {@code by} bytes (a writev that goes
+     * on after a partial count): buffers emptied drop out, one is kept.
+     */
+    public UserIovec advance(long by) {
+        if (by < 0 || by > total()) {
+            throw new IllegalArgumentException("advance by " + by + " of " + total() + " bytes");
+        }
+        int i = 0;
+        long[] out = ranges.clone();
+        while (by > 0) {
+            long n = Math.min(by, out[i + 1]);
+            out[i] += n;
+            out[i + 1] -= n;
+            by -= n;
+            if (out[i + 1] == 0 && i + 2 < out.length) {
+                i += 2;
+            }
+        }
+        return new UserIovec(space, java.util.Arrays.copyOfRange(out, i, out.length));
+    }
+
     /** {@code readv} from host {@code fd} straight into the buffers: the host's count or -errno (0 for no buffers). */
     public long readFrom(int fd, boolean regularFile) {
         return ranges.length == 0 ? 0 : space.hostIo(HostIo.READV, fd, ranges, 0, regularFile);

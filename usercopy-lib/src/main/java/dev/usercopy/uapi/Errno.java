@@ -41,6 +41,7 @@ public enum Errno {
     ENOSYS(38, "Function not implemented"),
     ENOTEMPTY(39, "Directory not empty"),
     ELOOP(40, "Too many levels of symbolic links"),
+    ENOPKG(65, "Package not installed"),
     EOVERFLOW(75, "Value too large for defined data type"),
     EILSEQ(84, "Invalid or incomplete multibyte or wide character"),
     ENOTSOCK(88, "Socket operation on non-socket"),
