@@ -498,9 +498,6 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         String call = options.trace() != null ? Syscalls.formatCall(task, nr, new long[] {a0, a1, a2, a3, a4, a5}) : null;
         long r = Syscalls.dispatch(task, nr, a0, a1, a2, a3, a4, a5);
         tree.kernelFaults.addAndGet(space.faultsResolved() - faultsBefore);
-        if (r == -32 && (nr == 1 || nr == 20 || nr == 18 || nr == 296)) {
-            task.post(Signals.SigInfo.kernel(Ptrace.SIGPIPE)); // EPIPE from a write: the writer gets SIGPIPE too, as on Linux
-        }
         if (task.exitStatus() != null) {
             if (call != null) {
                 options.trace().println(prefix() + call + " = ?");
