@@ -19,19 +19,19 @@ final class Sessions {
     }
 
     private static long getpgid(Task t, int pid) {
-        Processes tree = t.processes();
-        synchronized (tree) {
-            Task p = pid == 0 ? t : tree.get(pid);
-            return p == null ? -Errno.ESRCH.number() : p.pgid;
-        }
+        return lookUp(t, pid, true);
     }
 
     private static long getsid(Task t) {
-        int pid = t.intArg(0);
+        return lookUp(t, t.intArg(0), false);
+    }
+
+    /** The group (or session) of process {@code pid}, 0 meaning the caller; ESRCH when there is none. */
+    private static long lookUp(Task t, int pid, boolean group) {
         Processes tree = t.processes();
         synchronized (tree) {
             Task p = pid == 0 ? t : tree.get(pid);
-            return p == null ? -Errno.ESRCH.number() : p.sid;
+            return p == null ? -Errno.ESRCH.number() : group ? p.pgid : p.sid;
         }
     }
 

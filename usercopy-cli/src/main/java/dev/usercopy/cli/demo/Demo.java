@@ -589,9 +589,7 @@ public final class Demo {
                 r.check("frames back with the machine after it exits", used, mm.stats().usedFrames());
                 mm.checkInvariants();
             } finally {
-                try (var files = java.nio.file.Files.walk(dir)) {
-                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-                }
+                deleteTree(dir);
             }
         } catch (java.io.IOException e) {
             r.check("the real program ran: " + e.getMessage(), true, false);
@@ -641,9 +639,7 @@ public final class Demo {
                 r.check("frames back with the machine after the whole tree exits", used, mm.stats().usedFrames());
                 mm.checkInvariants();
             } finally {
-                try (var files = java.nio.file.Files.walk(dir)) {
-                    files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-                }
+                deleteTree(dir);
             }
         } catch (java.io.IOException e) {
             r.check("the script ran: " + e.getMessage(), true, false);
@@ -653,6 +649,12 @@ public final class Demo {
     }
 
     // ---------------------------------------------------------------- helpers
+
+    private static void deleteTree(java.nio.file.Path dir) throws java.io.IOException {
+        try (var files = java.nio.file.Files.walk(dir)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+    }
 
     private void map(AddressSpace as, long a, int pages) {
         List<String> lines = new ArrayList<>(PageMap.render(as, a, pages));
