@@ -82,9 +82,16 @@ final class Descriptors {
                 }
                 return f.setStatusFlags(arg & SETFL_PASSED);
             }
+            case F_SETPIPE_SZ, F_GETPIPE_SZ -> {
+                // The host's pipe (EBADF for anything else, as Linux): its size is the host's to keep.
+                return HostFiles.fcntl(f.hostFd(), cmd, arg);
+            }
             default -> {
                 return -Errno.EINVAL.number();
             }
         }
     }
+
+    static final int F_SETPIPE_SZ = 1031;
+    static final int F_GETPIPE_SZ = 1032;
 }

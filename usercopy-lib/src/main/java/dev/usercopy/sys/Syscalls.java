@@ -71,6 +71,7 @@ public final class Syscalls {
         Exec.register(r);
         Wait.register(r);
         Sessions.register(r);
+        RealTimer.register(r);
     }
 
     private Syscalls() {}

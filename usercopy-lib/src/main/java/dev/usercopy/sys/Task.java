@@ -144,6 +144,7 @@ public final class Task {
     /** CLONE_CHILD_CLEARTID: where its end writes 0 (0: nowhere). */
     long clearChildTid;
 
+    private RealTimer realTimer;
     private long wakeups;
     private int wakeFd = -1;
 
@@ -194,6 +195,14 @@ public final class Task {
         this.signals = parent.signals.forkCopy();
         this.limits = parent.limits.forkCopy();
         this.pid = processes.register(this, parent);
+    }
+
+    /** Its ITIMER_REAL (alarm): none until it sets one; a fork's child starts without. */
+    synchronized RealTimer realTimer() {
+        if (realTimer == null) {
+            realTimer = new RealTimer(this);
+        }
+        return realTimer;
     }
 
     /** The guest's process id, in its tree (the first process is 1). */
@@ -336,6 +345,13 @@ public final class Task {
                 // Linux ignores a fault here too
             }
             clearChildTid = 0;
+        }
+        RealTimer timer;
+        synchronized (this) {
+            timer = realTimer;
+        }
+        if (timer != null) {
+            timer.cancel();
         }
         files.closeAll();
         fs.close();
