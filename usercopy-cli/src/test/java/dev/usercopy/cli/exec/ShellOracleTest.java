@@ -127,7 +127,8 @@ class ShellOracleTest {
                 of(sh("find tree -type f | sort | xargs wc -l"), 0, "        3 total", "        2 tree/a/two.txt"),
                 of(sh("find tree -name '*.txt' | sort | xargs -n 1 basename"), 0, "four.txt", "one.txt", "two.txt"),
                 of(sh("(exit 3) & wait $!; echo \"job: $?\"; sleep 0.2 & sleep 0.1 & wait; echo \"all: $?\""), 0, "job: 3", "all: 0"),
-                of(sh("sleep 5 & kill $!; wait $!; echo $?"), 0, "143"),
+                // whether wait prints "Terminated" depends on whether the shell reaped the job before wait ran, a matter of timing: not compared
+                of(sh("sleep 5 & kill $!; wait $! 2>/dev/null; echo $?"), 0, "143"),
                 of(sh("sleep 5 & pid=$!; kill -0 $pid && echo alive; kill -KILL $pid; wait $pid; echo $?; kill -0 $pid 2>/dev/null || echo gone"), 0,
                         "alive", "137", "gone"),
                 of(sh("exec echo replaced; echo never"), 0, "replaced"),
