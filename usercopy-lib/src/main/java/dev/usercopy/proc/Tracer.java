@@ -548,7 +548,29 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             return false;
         }
         guestFaults++;
+        if (write) {
+            breakAround(page);
+        }
         return mirror.mapAt(this, page);
+    }
+
+    /**
+     * Copy-on-write around: a write that broke the sharing of {@code page}
+     * breaks it for the pages still shared in its aligned window of the
+     * machine's fault-around size too, so a child writing its way through
+     * what it shares with its parent takes one stop a window, not one a
+     * page (the child's stop and the injected mapping cost far more than a
+     * page's copy). What is copied is what the page held: only memory is
+     * spent, never a byte seen differently.
+     */
+    private void breakAround(long page) {
+        int window = Math.max(1, mm.config().faultAround());
+        long from = page & -window;
+        for (long p = from; p < from + window && p < space.size() / PAGE; p++) {
+            if (p != page && space.pageState(p * PAGE) == AddressSpace.PageState.COW_SHARED && space.anonymousWritable(p * PAGE)) {
+                space.resolve(p * PAGE, true);
+            }
+        }
     }
 
     /** Whether the child still runs or is stopped (not a zombie, not gone): for a long sleep to notice a SIGKILL. */
