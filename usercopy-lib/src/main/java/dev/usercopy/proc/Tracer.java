@@ -843,7 +843,11 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         // No way back from here: the old program goes.
         space.detach(mirror);
         tree.injected.addAndGet(mirror.injected());
-        check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0));
+        long r = syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0);
+        if (r < 0) {
+            fresh.close();
+            throw new ChildMirror.MirrorFailure("munmap of the old program", r); // past the point of no return: the process dies
+        }
         task.execed(fresh, loaded.brk(), exe); // the old space released (closed with its last user); the task holds the new one
         space = fresh;
         mapProgram(loaded, sp);
