@@ -22,7 +22,6 @@ final class GuestTree {
     final AtomicLong guestFaults = new AtomicLong();
     final AtomicLong kernelFaults = new AtomicLong();
     final AtomicLong injected = new AtomicLong();
-    final AtomicLong processes = new AtomicLong();
     private final List<Tracer> live = new ArrayList<>();
     private boolean killed;
     /**
@@ -46,7 +45,6 @@ final class GuestTree {
             return false;
         }
         live.add(t);
-        processes.incrementAndGet();
         Thread.ofPlatform().name("guest-tracer-" + t.name()).daemon(true).start(t);
         return true;
     }

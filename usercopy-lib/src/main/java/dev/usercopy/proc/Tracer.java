@@ -297,11 +297,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
      * the tree as a spare for the next fork, which then costs no spawn.
      */
     private int runForked(Arena arena) {
-        try {
-            spawn(arena);
-        } catch (RuntimeException e) {
-            throw e; // started completes with EAGAIN on the way out: whoever gives this process a job learns it failed
-        }
+        spawn(arena); // if it fails, started completes with EAGAIN on the way out: whoever gives this process a job learns it
         while (true) {
             Job j;
             try {
@@ -473,7 +469,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     }
 
     private String prefix() {
-        return task != null && task.processes().count() > 1 || task != null && task.pid() != 1 ? "[pid " + task.pid() + "] " : "";
+        return task != null && (task.pid() != 1 || task.processes().count() > 1) ? "[pid " + task.pid() + "] " : "";
     }
 
     /** Serves one syscall stop: its result (in rax already), or NO_SYSCALL when the stop was not a syscall of the guest's. */
@@ -688,11 +684,13 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                 if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
                     break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
                 }
-                task().post(new Signals.SigInfo(sig, 0, 0, 0, 0, 0)); // sent from outside: the guest's
+                if (task != null) {
+                    task.post(new Signals.SigInfo(sig, 0, 0, 0, 0, 0)); // sent from outside: the guest's (a spare has none yet)
+                }
             } else if (sig != SYSCALL_STOP) {
                 long[] info = tracee.siginfo();
-                if (!(sig == SIGKICK && info[1] <= 0 && (int) info[2] == JVM_PID) && task() != null) {
-                    task().post(new Signals.SigInfo(sig, (int) info[1], 0, 0, 0, 0));
+                if (!(sig == SIGKICK && info[1] <= 0 && (int) info[2] == JVM_PID) && task != null) {
+                    task.post(new Signals.SigInfo(sig, (int) info[1], 0, 0, 0, 0));
                 }
             }
             tracee.resume(Ptrace.PTRACE_CONT, 0);
@@ -703,9 +701,6 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         return r;
     }
 
-    private Task task() {
-        return task;
-    }
 
     private void loadRegs() {
         if (!regsLoaded) {

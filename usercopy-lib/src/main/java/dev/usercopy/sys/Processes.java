@@ -105,11 +105,6 @@ public final class Processes {
         return t.sid;
     }
 
-    /** The live (not zombie) tasks of process group {@code pgid}. */
-    public synchronized List<Task> group(int pgid) {
-        return tasks.values().stream().filter(x -> x.pgid == pgid && !x.zombie).toList();
-    }
-
     /** An execve went through: a vfork parent waiting for it goes on. */
     void execed(Task t) {
         Task wake;
@@ -193,10 +188,7 @@ public final class Processes {
             }
         }
         if (signalParent) {
-            int code = (status & 0x7f) == 0 ? Signals.SigInfo.CLD_EXITED
-                    : (status & 0x80) != 0 ? Signals.SigInfo.CLD_DUMPED : Signals.SigInfo.CLD_KILLED;
-            int value = code == Signals.SigInfo.CLD_EXITED ? (status >> 8) & 0xff : status & 0x7f;
-            parent.post(new Signals.SigInfo(t.exitSignal, code, t.pid(), uid(), value, 0));
+            parent.post(Signals.SigInfo.child(t.exitSignal, t.pid(), status));
         }
         for (Task w : wake) {
             w.wake();
@@ -206,9 +198,6 @@ public final class Processes {
 
     static final long SA_NOCLDWAIT = 0x2;
 
-    private static int uid() {
-        return dev.usercopy.platform.HostSystem.getresuid()[0];
-    }
 
     /** Removes zombie {@code child} from the tree: a wait took it. */
     synchronized void reap(Task child) {

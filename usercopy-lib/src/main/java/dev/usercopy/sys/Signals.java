@@ -79,6 +79,13 @@ public final class Signals {
         public static final int CLD_KILLED = 2;
         public static final int CLD_DUMPED = 3;
 
+        /** What a parent learns of a child that ended with wait status {@code status}: SIGCHLD's siginfo, or waitid's. */
+        public static SigInfo child(int signo, int pid, int status) {
+            int code = (status & 0x7f) == 0 ? CLD_EXITED : (status & 0x80) != 0 ? CLD_DUMPED : CLD_KILLED;
+            int value = code == CLD_EXITED ? (status >> 8) & 0xff : status & 0x7f;
+            return new SigInfo(signo, code, pid, dev.usercopy.platform.HostSystem.getresuid()[0], value, 0);
+        }
+
         /** A signal sent by the kernel itself. */
         public static SigInfo kernel(int signo) {
             return new SigInfo(signo, SI_KERNEL, 0, 0, 0, 0);

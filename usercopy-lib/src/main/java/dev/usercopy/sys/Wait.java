@@ -126,12 +126,7 @@ final class Wait {
         if (t.arg(2) != 0) {
             byte[] info = new byte[128];
             if (k != null) {
-                int st = k.status();
-                int code = (st & 0x7f) == 0 ? Signals.SigInfo.CLD_EXITED : (st & 0x80) != 0 ? Signals.SigInfo.CLD_DUMPED
-                        : Signals.SigInfo.CLD_KILLED;
-                int value = code == Signals.SigInfo.CLD_EXITED ? (st >> 8) & 0xff : st & 0x7f;
-                info = new Signals.SigInfo(Signals.SIGCHLD, code, k.pid(), dev.usercopy.platform.HostSystem.getresuid()[0], value, 0)
-                        .toBytes();
+                info = Signals.SigInfo.child(Signals.SIGCHLD, k.pid(), k.status()).toBytes();
             }
             GuestMemory.write(t, t.arg(2), info);
         }
