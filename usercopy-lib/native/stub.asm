@@ -1,7 +1,8 @@
 ; The guest stub: the program a guest process starts as, before the loader
 ; replaces its memory. A static ELF of one page, hand-made (nasm -f bin),
-; loaded at STUB_BASE, far above any guest address. It asks to be traced and
-; stops itself; from then on its tracer (dev.usercopy.proc) drives it. The
+; loaded at STUB_BASE, far above any guest address. It asks to die with the
+; thread that spawned it (argv[1] names that thread's process: a stub whose
+; spawner is already gone ends at once), asks to be traced and stops itself; from then on its tracer (dev.usercopy.proc) drives it. The
 ; bytes at STUB_BASE + INJECT_OFFSET are `syscall; int3`: the tracer points
 ; rip there to make a host syscall in the child and get control back.
 ;
@@ -23,6 +24,9 @@ BITS 64
 %define PTRACE_TRACEME 0
 %define SIGSTOP       19
 %define SYS_prctl     157
+%define SYS_getppid   110
+%define PR_SET_PDEATHSIG 1
+%define SIGKILL       9
 %define SYS_seccomp   317
 %define PR_SET_NO_NEW_PRIVS 38
 %define SECCOMP_SET_MODE_FILTER 1
@@ -51,7 +55,36 @@ phdrs:  dd 1, 5                             ; PT_LOAD, PF_R|PF_X
 inject: syscall                             ; the tracer's injected calls
         int3
 
-_start: mov eax, SYS_ptrace
+; Until the tracer has set PTRACE_O_EXITKILL, only the parent-death signal
+; ends a stub whose JVM was killed: without it such a stub stays stopped for
+; good, reparented, with no tracer.
+_start: mov rsi, [rsp + 16]                 ; argv[1]: the spawner's pid, in decimal
+        test rsi, rsi
+        jz .fail
+        xor ebx, ebx
+.digit: movzx eax, byte [rsi]
+        sub eax, '0'
+        cmp eax, 9
+        ja .parsed                          ; the NUL, or anything not a digit
+        imul ebx, ebx, 10
+        add ebx, eax
+        inc rsi
+        jmp .digit
+.parsed:
+        mov eax, SYS_prctl
+        mov edi, PR_SET_PDEATHSIG
+        mov esi, SIGKILL
+        xor edx, edx
+        xor r10d, r10d
+        xor r8d, r8d
+        syscall
+        test rax, rax
+        jnz .fail
+        mov eax, SYS_getppid                ; the spawner died before the prctl: no signal will come
+        syscall
+        cmp eax, ebx
+        jne .fail
+        mov eax, SYS_ptrace
         mov edi, PTRACE_TRACEME
         xor esi, esi
         xor edx, edx

@@ -105,13 +105,19 @@ public final class Ptrace {
     private static final MethodHandle MH$sigemptyset = Posix.findFunction("sigemptyset", FunctionDescriptor.of(JAVA_INT, ADDRESS));
 
     /**
-     * Spawns {@code path} (the stub) with no arguments but its name and an
-     * empty environment, every signal at its default action and none blocked
+     * Spawns {@code path} (the stub) with its name and this process's pid as
+     * arguments (the stub dies with the spawning thread, and ends at once
+     * when this process is gone before it could ask) and an empty environment, every signal at its default action and none blocked
      * (the JVM's ignored and blocked signals must not reach a guest),
      * {@code fd} duplicated to {@code childFd} and every other descriptor
      * from {@code childFd + 1} up closed. Returns the child's pid.
      */
     public static int spawn(String path, int fd, int childFd) {
+        return spawn(path, fd, childFd, ProcessHandle.current().pid());
+    }
+
+    /** {@link #spawn(String, int, int)} naming {@code parent} as the stub's spawner: a test's way to show a stub refusing a parent not its own. */
+    static int spawn(String path, int fd, int childFd, long parent) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment actions = arena.allocate(POSIX_SPAWN_FILE_ACTIONS_T_SIZE, 16);
             MemorySegment attr = arena.allocate(POSIX_SPAWNATTR_T_SIZE, 16);
@@ -119,9 +125,10 @@ public final class Ptrace {
             MemorySegment none = arena.allocate(SIGSET_T_SIZE, 16);
             MemorySegment pid = arena.allocate(JAVA_INT);
             MemorySegment file = arena.allocateFrom(path, StandardCharsets.UTF_8);
-            MemorySegment argv = arena.allocate(ADDRESS, 2);
+            MemorySegment argv = arena.allocate(ADDRESS, 3);
             argv.setAtIndex(ADDRESS, 0, arena.allocateFrom("usercopy-stub"));
-            argv.setAtIndex(ADDRESS, 1, MemorySegment.NULL);
+            argv.setAtIndex(ADDRESS, 1, arena.allocateFrom(Long.toString(parent)));
+            argv.setAtIndex(ADDRESS, 2, MemorySegment.NULL);
             MemorySegment envp = arena.allocate(ADDRESS, 1);
             envp.setAtIndex(ADDRESS, 0, MemorySegment.NULL);
             int r;
