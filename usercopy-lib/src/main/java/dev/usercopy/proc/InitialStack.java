@@ -13,6 +13,7 @@ import java.util.Map;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
+import dev.usercopy.mm.MapFlags;
 import dev.usercopy.uaccess.UserSlice;
 import dev.usercopy.uapi.Errno;
 
@@ -38,7 +39,29 @@ final class InitialStack {
     private static final SecureRandom RANDOM = new SecureRandom();
     private static final Map<Integer, Long> HOST_AUXV = hostAuxv();
 
+    /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
+    static final long STACK_SIZE = 8L << 20;
+
     private InitialStack() {}
+
+    /**
+     * Maps the stack ({@link #STACK_SIZE}, at the top of {@code s}), builds it, and reads the program's pages in now, not a
+     * fault at a time (a child's fault costs a stop and an injected mmap): the initial {@code rsp}. E2BIG as {@link #build}.
+     */
+    static long mapWithProgram(AddressSpace s, ElfImage.Loaded loaded, List<byte[]> argv, List<byte[]> envp, String execfn) {
+        long top = s.size();
+        s.mmap(top - STACK_SIZE, STACK_SIZE, 3 | (loaded.execStack() ? 4 : 0),
+                MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN);
+        long sp = InitialStack.build(s, top, argv, envp, execfn, loaded);
+        for (long[] r : loaded.fileRanges()) {
+            try {
+                s.populate(r[0], r[1] - r[0], false);
+            } catch (ErrnoException e) {
+                // a segment the file does not fully back: its pages past the end fault as they would
+            }
+        }
+        return sp;
+    }
 
     /** Builds the stack below {@code top}; returns the initial {@code rsp}. E2BIG when the strings do not fit. */
     static long build(AddressSpace space, long top, List<byte[]> argv, List<byte[]> envp, String execfn, ElfImage.Loaded elf) {

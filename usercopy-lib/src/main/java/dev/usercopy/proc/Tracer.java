@@ -8,9 +8,7 @@ import java.util.concurrent.CompletableFuture;
 
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
-import dev.usercopy.mm.MapFlags;
 import dev.usercopy.mm.MemoryManager;
-import dev.usercopy.platform.GuestStub;
 import dev.usercopy.platform.NativeCallException;
 import dev.usercopy.platform.Ptrace;
 import dev.usercopy.sys.FileTable;
@@ -20,13 +18,7 @@ import dev.usercopy.sys.Signals;
 import dev.usercopy.sys.Syscalls;
 import dev.usercopy.sys.Task;
 
-import static dev.usercopy.platform.user_regs_struct.CS;
-import static dev.usercopy.platform.user_regs_struct.DS;
-import static dev.usercopy.platform.user_regs_struct.EFLAGS;
-import static dev.usercopy.platform.user_regs_struct.ES;
-import static dev.usercopy.platform.user_regs_struct.FS;
 import static dev.usercopy.platform.user_regs_struct.FS_BASE;
-import static dev.usercopy.platform.user_regs_struct.GS;
 import static dev.usercopy.platform.user_regs_struct.ORIG_RAX;
 import static dev.usercopy.platform.user_regs_struct.R10;
 import static dev.usercopy.platform.user_regs_struct.R8;
@@ -37,7 +29,6 @@ import static dev.usercopy.platform.user_regs_struct.RDX;
 import static dev.usercopy.platform.user_regs_struct.RIP;
 import static dev.usercopy.platform.user_regs_struct.RSI;
 import static dev.usercopy.platform.user_regs_struct.RSP;
-import static dev.usercopy.platform.user_regs_struct.SS;
 
 /**
  * One guest process's tracer: the platform thread that spawns the stub,
@@ -60,22 +51,20 @@ import static dev.usercopy.platform.user_regs_struct.SS;
  * the child's copy of the address space). An execve replaces the program
  * in the same host process: a new address space, loaded before anything of
  * the old one is let go, then swapped in.
+ *
+ * <p>The host side of the child (the stub's setup, injected host calls, the
+ * register cache, waits and the end) is {@link StubProcess}; this class is
+ * what the child's stops mean for the guest. Why it is still about 600
+ * lines: a process's whole life on its one thread (first start or fork,
+ * the stop loop, faults and signals, execve, the {@link Task.Cpu} a
+ * syscall drives) shares the thread's state, and split further each part
+ * would reach back into it.
  */
-final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
-    static final int SYSCALL_STOP = Ptrace.SIGTRAP | 0x80;
+final class Tracer implements Runnable, Task.Cpu {
     static final int SIGSEGV = 11;
-    /** The host signal a tracer kicks its running child with: ignored by default, so a stray one harms nothing. */
-    static final int SIGKICK = 23;
     static final int ESRCH = 3;
     static final int EAGAIN = 11;
-    static final int SYS_PRLIMIT64 = 302;
-    static final int RLIMIT_CORE = 4;
-    /** The stack: 8 MiB (Linux's default RLIMIT_STACK) ending at the top of the guest's space. */
-    static final long STACK_SIZE = 8L << 20;
     private static final long PAGE = AddressSpace.PAGE;
-    private static final long JVM_PID = ProcessHandle.current().pid();
-    /** For a test of the stub's seccomp filter: a syscall number the setup injects as well (-1: none). */
-    static volatile int injectAtSetupForTest = -1;
 
     /** How a first process starts: its program and what it is given. */
     record Program(ElfImage elf, String exe, String execfn, List<byte[]> argv, List<byte[]> envp, String guestCwd) {}
@@ -97,18 +86,13 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     /** Completed with 0 when a fork's child is ready to run, or -errno when it cannot be. */
     volatile CompletableFuture<Long> started = new CompletableFuture<>();
 
-    private volatile int pid;
+    /** The host process, once spawned. */
+    private volatile StubProcess child;
     private volatile boolean killed;
     /** The child may be running guest code: a wake must kick it. */
     private volatile boolean running;
-    /** The child has been waited for to its end: its pid may be another process's now. */
-    private volatile boolean reaped;
-    private Ptrace.Tracee tracee;
-    private boolean regsDirty;
     /** The two bytes before rip at a syscall stop: the instruction that made the call. */
     private final byte[] insn = new byte[2];
-    /** The register buffer holds the child's registers at this stop (false from each resume until a load). */
-    private boolean regsLoaded;
     private ChildMirror mirror;
     private AddressSpace space;
     private Task task;
@@ -143,14 +127,15 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     }
 
     int pid() {
-        return pid;
+        StubProcess c = child;
+        return c == null ? 0 : c.pid();
     }
 
     void kill() {
         killed = true;
-        int p = pid;
-        if (p > 0 && !reaped) {
-            Ptrace.kill(p, Ptrace.SIGKILL);
+        StubProcess c = child;
+        if (c != null) {
+            c.signal(Ptrace.SIGKILL);
         }
         Task t = task;
         if (t != null) {
@@ -158,24 +143,6 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
     }
 
-    /** The next stop or end of the child. */
-    private int waitChild() {
-        int st = tracee.waitStatus();
-        if (!Ptrace.stopped(st)) {
-            reaped = true;
-        }
-        return st;
-    }
-
-    /** A stop that ended the child: its wait status. */
-    private static final class ChildGone extends Task.Fatal {
-        final int status;
-
-        ChildGone(int status) {
-            super(null, false);
-            this.status = status;
-        }
-    }
 
     @Override
     public void run() {
@@ -189,8 +156,8 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             } catch (ChildMirror.MirrorFailure e) {
                 error = "guest killed: " + e.getMessage() + (e.errno == 12 ? " (out of host mappings: vm.max_map_count)" : "");
                 status = Ptrace.SIGKILL;
-            } catch (ChildGone g) {
-                status = waitStatus(g.status);
+            } catch (StubProcess.ChildGone g) {
+                status = StubProcess.guestStatus(g.status);
             } catch (RuntimeException e) {
                 if (killed || e instanceof NativeCallException n && n.errno() == ESRCH) {
                     status = Ptrace.SIGKILL; // a child leaves a ptrace stop only by SIGKILL: then ptrace answers ESRCH
@@ -199,7 +166,10 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                     status = 127 << 8;
                 }
             } finally {
-                endChild();
+                StubProcess c = child;
+                if (c != null) {
+                    c.end();
+                }
                 // A fork's child that never got going: its fork fails with EAGAIN and the parent takes the task back.
                 boolean neverRan = program == null && (task == null || started.complete((long) -EAGAIN));
                 if (task != null && !neverRan) {
@@ -256,7 +226,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         ElfImage.Loaded loaded;
         try {
             loaded = program.elf().load(s);
-            sp = buildStack(s, loaded, program.argv(), program.envp(), program.execfn());
+            sp = InitialStack.mapWithProgram(s, loaded, program.argv(), program.envp(), program.execfn());
         } catch (RuntimeException e) {
             s.close();
             throw e;
@@ -285,7 +255,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
         spawn(arena);
         mapProgram(loaded, sp);
-        startRegs(loaded.entry(), sp);
+        child.startAt(loaded.entry(), sp);
         return serve();
     }
 
@@ -312,22 +282,15 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             space = task.space();
             mirror = new ChildMirror(space.size() / PAGE);
             space.attach(mirror);
-            loadRegs();
-            long cs = tracee.reg(CS);
-            long ss = tracee.reg(SS);
-            tracee.restoreRegs(j.regs());
-            tracee.setReg(CS, cs);
-            tracee.setReg(SS, ss);
-            tracee.setReg(ORIG_RAX, -1);
-            regsDirty = true;
-            tracee.setXstate(j.xstate());
+            child.startFrom(j.regs());
+            child.setXstate(j.xstate());
             started.complete(0L);
             int st = serve();
-            if (killed || reaped) {
+            if (killed || child.reaped()) {
                 return st;
             }
             // The guest ended at a stop: its host process maps nothing of it once this returns.
-            check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0));
+            StubProcess.check("munmap", child.syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0));
             finish(st);
             task = null;
             space = null;
@@ -343,51 +306,14 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
     }
 
-    /** The stack and the program's pages: read in now, not a fault at a time (a child's fault costs a stop and an injected mmap). */
-    private static long buildStack(AddressSpace s, ElfImage.Loaded loaded, List<byte[]> argv, List<byte[]> envp, String execfn) {
-        long top = s.size();
-        s.mmap(top - STACK_SIZE, STACK_SIZE, 3 | (loaded.execStack() ? 4 : 0),
-                MapFlags.PRIVATE | MapFlags.FIXED | MapFlags.ANONYMOUS | MapFlags.GROWSDOWN);
-        long sp = InitialStack.build(s, top, argv, envp, execfn, loaded);
-        for (long[] r : loaded.fileRanges()) {
-            try {
-                s.populate(r[0], r[1] - r[0], false);
-            } catch (ErrnoException e) {
-                // a segment the file does not fully back: its pages past the end fault as they would
-            }
-        }
-        return sp;
-    }
-
-    /** The extended CPU state of a freshly spawned stub: what a program starts with, and gets back at execve. */
-    private byte[] initialXstate;
-
-    /** Spawns the stub and makes its host process an empty shell for a guest: nothing of it left reachable but `syscall; int3`. */
+    /** Spawns this process's stub; a signal met in an injected call before the guest has a task is dropped. */
     private void spawn(Arena arena) {
-        pid = Ptrace.spawn(GuestStub.path(), mm.frameFile(), GuestStub.FRAME_FD);
-        tracee = new Ptrace.Tracee(pid, arena);
-        int st = waitChild();
-        if (!Ptrace.stopped(st) || Ptrace.stopSig(st) != Ptrace.SIGSTOP) {
-            throw new IllegalStateException("the guest stub did not stop for its tracer (wait status 0x" + Integer.toHexString(st)
-                    + "): is ptrace allowed here?");
-        }
-        Ptrace.pinWith(pid);
-        Ptrace.ptraceOrThrow(Ptrace.PTRACE_SETOPTIONS, pid, 0, Ptrace.PTRACE_O_EXITKILL | Ptrace.PTRACE_O_TRACESYSGOOD);
-        initialXstate = tracee.xstate();
-        loadRegs();
-        // Nothing of the stub's host process may stay reachable: its stack, vvar and vDSO go.
-        check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, GuestStub.BASE, 0, 0, 0, 0));
-        check("munmap", syscall(ChildMirror.SYS_MUNMAP, GuestStub.BASE + GuestStub.SIZE,
-                GuestStub.USER_TOP - GuestStub.BASE - GuestStub.SIZE, 0, 0, 0, 0));
-        // A guest killed by a signal must not leave a core file of the stub behind.
-        check("prlimit64", syscall(SYS_PRLIMIT64, 0, RLIMIT_CORE, GuestStub.ZEROS, 0, 0, 0));
-        // From now on the stub only runs `syscall; int3`: execute-only, so a guest cannot read it
-        // (where the host has protection keys; elsewhere PROT_EXEC reads too).
-        check("mprotect", syscall(ChildMirror.SYS_MPROTECT, GuestStub.BASE, GuestStub.SIZE, 4, 0, 0, 0));
-        if (injectAtSetupForTest >= 0) {
-            syscall(injectAtSetupForTest, 0, 0, 0, 0, 0, 0);
-        }
-        loadRegs();
+        child = new StubProcess(arena, mm.frameFile(), info -> {
+            Task t = task;
+            if (t != null) {
+                t.post(info);
+            }
+        });
     }
 
     /** A new mirror of {@link #space} in the child, with the program's runs and the stack's top page mapped. */
@@ -396,33 +322,10 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         space.attach(mirror);
         for (long[] r : loaded.fileRanges()) {
             for (long p = r[0] / PAGE; p < r[1] / PAGE; p++) {
-                mirror.mapAt(this, p); // each run of frames once: the rest of the run is mapped already
+                mirror.mapAt(child, p); // each run of frames once: the rest of the run is mapped already
             }
         }
-        mirror.mapAt(this, (sp - 1) / PAGE);
-    }
-
-    /** The registers a program starts with: zero, but rip, rsp, eflags and the host's segments. */
-    private void startRegs(long entry, long sp) {
-        loadRegs();
-        long cs = tracee.reg(CS);
-        long ss = tracee.reg(SS);
-        for (int i = 0; i < 27; i++) {
-            tracee.setReg(i, 0);
-        }
-        tracee.setReg(CS, cs);
-        tracee.setReg(SS, ss);
-        tracee.setReg(RIP, entry);
-        tracee.setReg(RSP, sp);
-        tracee.setReg(EFLAGS, 0x202);
-        tracee.setReg(ORIG_RAX, -1);
-        regsDirty = true;
-    }
-
-    private static void check(String call, long r) {
-        if (r < 0) {
-            throw new IllegalStateException(call + " in the guest stub failed: errno " + -r);
-        }
+        mirror.mapAt(child, (sp - 1) / PAGE);
     }
 
     /** The stop loop: until the guest exits or dies; the wait status it ended with. */
@@ -433,8 +336,8 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                 return Ptrace.SIGKILL;
             }
             running = true; // before the last look at the signals: a wake after it kicks the child
-            mirror.catchUp(this); // its injected calls may stop for a signal sent meanwhile: that signal is the guest's now
-            loadRegs();
+            mirror.catchUp(child); // its injected calls may stop for a signal sent meanwhile: that signal is the guest's now
+            child.loadRegs();
             int death = SignalDelivery.beforeResume(task, result);
             if (death != 0) {
                 if (options.trace() != null) {
@@ -442,22 +345,15 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                 }
                 return death;
             }
-            mirror.catchUp(this);
-            if (regsDirty) {
-                tracee.storeRegs();
-                regsDirty = false;
-            }
-            tracee.resume(Ptrace.PTRACE_SYSEMU, 0);
-            regsLoaded = false;
-            int st = waitChild();
+            mirror.catchUp(child);
+            int st = child.resume();
             running = false;
             if (!Ptrace.stopped(st)) {
-                return waitStatus(st);
+                return StubProcess.guestStatus(st);
             }
             result = SignalDelivery.NO_SYSCALL;
             int stop = Ptrace.stopSig(st);
-            if (stop == SYSCALL_STOP) {
-                loadRegs();
+            if (stop == StubProcess.SYSCALL_STOP) {
                 result = syscall(task);
                 if (task.exitStatus() != null) {
                     return task.exitStatus() << 8;
@@ -475,18 +371,17 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
     /** Serves one syscall stop: its result (in rax already), or NO_SYSCALL when the stop was not a syscall of the guest's. */
     private long syscall(Task task) {
         syscalls++;
-        long nr = tracee.reg(ORIG_RAX);
-        if (inStub(tracee.reg(RIP) - 2)) {
+        long nr = child.reg(ORIG_RAX);
+        if (StubProcess.inStub(child.reg(RIP) - 2)) {
             // The guest jumped into the stub: on Linux nothing is mapped there.
-            SignalDelivery.force(task, new Signals.SigInfo(SIGSEGV, 1, 0, 0, 0, tracee.reg(RIP) - 2));
+            SignalDelivery.force(task, new Signals.SigInfo(SIGSEGV, 1, 0, 0, 0, child.reg(RIP) - 2));
             return SignalDelivery.NO_SYSCALL;
         }
-        long a0 = tracee.reg(RDI), a1 = tracee.reg(RSI), a2 = tracee.reg(RDX), a3 = tracee.reg(R10), a4 = tracee.reg(R8),
-                a5 = tracee.reg(R9);
+        long a0 = child.reg(RDI), a1 = child.reg(RSI), a2 = child.reg(RDX), a3 = child.reg(R10), a4 = child.reg(R8),
+                a5 = child.reg(R9);
         if (!viaSyscallInstruction()) {
             // int 0x80 (or sysenter) from a 64-bit program: i386 numbers; refused, never read as x86-64 ones.
-            tracee.setReg(RAX, -38);
-            regsDirty = true;
+            child.setReg(RAX, -38);
             trace(task, "int 0x80 / sysenter: i386 syscall " + nr + " refused", -38, 0);
             return -38;
         }
@@ -500,9 +395,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
             }
             return r;
         }
-        loadRegs(); // a fork or an exec may have made its own injections since
-        tracee.setReg(RAX, r);
-        regsDirty = true;
+        child.setReg(RAX, r); // the registers of this stop: a fork's or an exec's injections put theirs back
         trace(task, call, r, space.faultsResolved() - faultsBefore);
         return r;
     }
@@ -517,13 +410,13 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
 
     /** Whether the instruction before rip is {@code syscall} (0f 05), not {@code int 0x80} or {@code sysenter}. */
     private boolean viaSyscallInstruction() {
-        long rip = tracee.reg(RIP);
+        long rip = child.reg(RIP);
         if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
             // Not readable by the kernel (an execute-only page, or not present yet): resolve it and try again,
             // and where the page stays unreadable, ask the host which kind of call it stopped at.
             space.resolve(rip - 2, false);
             if (space.copyFromUserNofault(insn, 0, rip - 2, 2) != 0) {
-                return tracee.syscallArch() == Ptrace.AUDIT_ARCH_X86_64; // int 0x80 reports AUDIT_ARCH_I386
+                return child.syscallArch() == Ptrace.AUDIT_ARCH_X86_64; // int 0x80 reports AUDIT_ARCH_I386
             }
         }
         return insn[0] == 0x0f && insn[1] == 0x05;
@@ -547,7 +440,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         if (write) {
             breakAround(page);
         }
-        return mirror.mapAt(this, page);
+        return mirror.mapAt(child, page);
     }
 
     /**
@@ -569,24 +462,6 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         }
     }
 
-    /** Whether the child still runs or is stopped (not a zombie, not gone): for a long sleep to notice a SIGKILL. */
-    private boolean childAlive() {
-        if (killed || reaped) {
-            return false;
-        }
-        try {
-            String stat = java.nio.file.Files.readString(Path.of("/proc/" + pid + "/stat"));
-            char state = stat.charAt(stat.lastIndexOf(')') + 2);
-            return state != 'Z' && state != 'X';
-        } catch (java.io.IOException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    private static boolean inStub(long address) {
-        return address >= GuestStub.BASE && address < GuestStub.BASE + GuestStub.SIZE;
-    }
-
     /**
      * A signal-delivery stop of the child. Never delivered by the host: a
      * fault is resolved or forced on the guest as its signal, the tracer's
@@ -595,21 +470,20 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
      */
     private void hostSignal(int sig) {
         if (sig == Ptrace.SIGSTOP || sig == 20 || sig == 21 || sig == 22) {
-            if (Ptrace.ptrace(Ptrace.PTRACE_GETSIGINFO, pid, 0, 0) == -22) {
+            if (Ptrace.ptrace(Ptrace.PTRACE_GETSIGINFO, child.pid(), 0, 0) == -22) {
                 return; // EINVAL: a group stop, not a signal to deliver
             }
         }
-        long[] info = tracee.siginfo();
+        long[] info = child.siginfo();
         int code = (int) info[1];
         int senderPid = (int) info[2];
-        if (sig == SIGKICK && code <= 0 && senderPid == JVM_PID) {
+        if (StubProcess.isKick(sig, code, senderPid)) {
             return; // our kick
         }
         if (sig == Ptrace.SIGTRAP && code <= 0x80) {
-            loadRegs();
-            if (inStub(tracee.reg(RIP) - 1)) {
+            if (StubProcess.inStub(child.reg(RIP) - 1)) {
                 // the stub's int3, reached by a guest that jumped there: Linux maps nothing there
-                SignalDelivery.force(task, new Signals.SigInfo(SIGSEGV, 1, 0, 0, 0, tracee.reg(RIP) - 1));
+                SignalDelivery.force(task, new Signals.SigInfo(SIGSEGV, 1, 0, 0, 0, child.reg(RIP) - 1));
                 return;
             }
         }
@@ -619,9 +493,8 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                 return;
             }
             if (options.trace() != null) {
-                loadRegs();
                 options.trace().printf("%s--- signal %d {si_code=%d, si_addr=0x%x} at rip 0x%x ---%n", prefix(), sig, code, info[2],
-                        tracee.reg(RIP));
+                        child.reg(RIP));
             }
             if (sig == SIGSEGV && (code == SEGV_MAPERR || code == SEGV_ACCERR)) {
                 forceSegv(info[2]);
@@ -648,144 +521,64 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         boolean inSpace = address >= 0 && address < space.size();
         int code = inSpace && space.pageState(address) != AddressSpace.PageState.UNMAPPED ? SEGV_ACCERR : SEGV_MAPERR;
         long[] m = inSpace ? mirror.childMapping(address / PAGE) : null;
-        loadRegs();
-        boolean write = m != null && (m[1] & 1) != 0 && (m[1] & 2) == 0 && tracee.reg(RIP) != address;
+        boolean write = m != null && (m[1] & 1) != 0 && (m[1] & 2) == 0 && child.reg(RIP) != address;
         SignalDelivery.forceFault(task, new Signals.SigInfo(SIGSEGV, code, 0, 0, 0, address), write);
-    }
-
-    /**
-     * Makes host syscall {@code nr} in the child at the stub's
-     * {@code syscall; int3}, then puts its registers back. A signal that
-     * arrives meanwhile is handled as at any stop, not lost.
-     */
-    @Override
-    public long syscall(int nr, long a0, long a1, long a2, long a3, long a4, long a5) {
-        loadRegs(); // what is saved and put back must be the child's registers at this stop, not an older stop's
-        long[] saved = tracee.saveRegs();
-        tracee.setReg(RAX, nr);
-        tracee.setReg(ORIG_RAX, -1);
-        tracee.setReg(RDI, a0);
-        tracee.setReg(RSI, a1);
-        tracee.setReg(RDX, a2);
-        tracee.setReg(R10, a3);
-        tracee.setReg(R8, a4);
-        tracee.setReg(R9, a5);
-        tracee.setReg(RIP, GuestStub.INJECT);
-        tracee.storeRegs();
-        tracee.resume(Ptrace.PTRACE_CONT, 0);
-        while (true) {
-            int st = waitChild();
-            if (!Ptrace.stopped(st)) {
-                throw new ChildGone(st);
-            }
-            int sig = Ptrace.stopSig(st);
-            if (sig == Ptrace.SIGTRAP) {
-                tracee.loadRegs();
-                if (tracee.reg(RIP) == GuestStub.INJECT + 3) {
-                    break; // the stub's int3, after the call: anyone may send a SIGTRAP, only this one is ours
-                }
-                if (task != null) {
-                    task.post(new Signals.SigInfo(sig, 0, 0, 0, 0, 0)); // sent from outside: the guest's (a spare has none yet)
-                }
-            } else if (sig != SYSCALL_STOP) {
-                long[] info = tracee.siginfo();
-                if (!(sig == SIGKICK && info[1] <= 0 && (int) info[2] == JVM_PID) && task != null) {
-                    task.post(new Signals.SigInfo(sig, (int) info[1], 0, 0, 0, 0));
-                }
-            }
-            tracee.resume(Ptrace.PTRACE_CONT, 0);
-        }
-        long r = tracee.reg(RAX);
-        tracee.restoreRegs(saved);
-        regsDirty = true;
-        return r;
-    }
-
-
-    private void loadRegs() {
-        if (!regsLoaded) {
-            tracee.loadRegs();
-            regsLoaded = true;
-        }
-    }
-
-    /** Kills and reaps the child, if it lives. */
-    private void endChild() {
-        int p = pid;
-        if (p <= 0 || tracee == null || reaped) {
-            return;
-        }
-        Ptrace.kill(p, Ptrace.SIGKILL);
-        while (Ptrace.stopped(waitChild())) {
-            // a stop on the way to its end
-        }
-    }
-
-    /** The guest's wait status from the host's: a host process that died of a signal (SIGKILL from outside) died of it as a guest. */
-    private static int waitStatus(int st) {
-        return Ptrace.exited(st) ? (Ptrace.exitCode(st) & 0xff) << 8 : Ptrace.termSig(st);
     }
 
     // ---------------------------------------------------------------- the task's CPU (Task.Cpu)
 
     @Override
     public long fsBase() {
-        loadRegs();
-        return tracee.reg(FS_BASE);
+        return child.reg(FS_BASE);
     }
 
     @Override
     public void setFsBase(long base) {
-        loadRegs();
-        tracee.setReg(FS_BASE, base);
-        regsDirty = true;
+        child.setReg(FS_BASE, base);
     }
 
     @Override
     public int hostPid() {
-        return pid;
+        return pid();
     }
 
     @Override
     public boolean alive() {
-        return childAlive();
+        StubProcess c = child;
+        return !killed && c != null && c.alive();
     }
 
     @Override
     public long reg(int i) {
-        loadRegs();
-        return tracee.reg(i);
+        return child.reg(i);
     }
 
     @Override
     public void setReg(int i, long value) {
-        loadRegs();
-        tracee.setReg(i, value);
-        regsDirty = true;
+        child.setReg(i, value);
     }
 
     @Override
     public byte[] xstate() {
-        return tracee.xstate();
+        return child.xstate();
     }
 
     @Override
     public void setXstate(byte[] area) {
-        tracee.setXstate(area);
+        child.setXstate(area);
     }
 
     @Override
     public void interrupt() {
-        int p = pid;
-        if (running && p > 0 && !reaped) {
-            Ptrace.kill(p, SIGKICK);
+        StubProcess c = child;
+        if (running && c != null) {
+            c.signal(StubProcess.SIGKICK);
         }
     }
 
     @Override
-    public long startChild(Task child, long stack, long tls) {
-        loadRegs();
-        long[] regs = tracee.saveRegs();
+    public long startChild(Task forked, long stack, long tls) {
+        long[] regs = child.saveRegs();
         regs[RAX] = 0;
         if (stack != 0) {
             regs[RSP] = stack;
@@ -800,9 +593,9 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
                 return -EAGAIN;
             }
         }
-        child.setCpu(t);
+        forked.setCpu(t);
         CompletableFuture<Long> childStarted = t.started; // this job's: a recycled process gets new ones for its next
-        t.job.complete(new Job(child, regs, tracee.xstate())); // the FPU, SSE and AVX state too, as a fork copies it
+        t.job.complete(new Job(forked, regs, child.xstate())); // the FPU, SSE and AVX state too, as a fork copies it
         tree.replenish();
         try {
             return childStarted.get();
@@ -830,7 +623,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         long sp;
         try {
             loaded = elf.load(fresh);
-            sp = buildStack(fresh, loaded, argv, envp, execfn);
+            sp = InitialStack.mapWithProgram(fresh, loaded, argv, envp, execfn);
         } catch (ErrnoException e) {
             fresh.close();
             return -e.errno().number();
@@ -838,7 +631,7 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         // No way back from here: the old program goes.
         space.detach(mirror);
         tree.injected.addAndGet(mirror.injected());
-        long r = syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0);
+        long r = child.syscall(ChildMirror.SYS_MUNMAP, 0, space.size(), 0, 0, 0, 0);
         if (r < 0) {
             fresh.close();
             throw new ChildMirror.MirrorFailure("munmap of the old program", r); // past the point of no return: the process dies
@@ -846,8 +639,8 @@ final class Tracer implements Runnable, ChildMirror.Injector, Task.Cpu {
         task.execed(fresh, loaded.brk(), exe); // the old space released (closed with its last user); the task holds the new one
         space = fresh;
         mapProgram(loaded, sp);
-        startRegs(loaded.entry(), sp);
-        tracee.setXstate(initialXstate); // Linux clears the FPU state at execve
+        child.startAt(loaded.entry(), sp);
+        child.resetXstate(); // Linux clears the FPU state at execve
         return 0;
     }
 }

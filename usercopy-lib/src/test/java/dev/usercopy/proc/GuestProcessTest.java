@@ -85,18 +85,18 @@ class GuestProcessTest {
     void theStubsFilterKillsAnInjectedCallOutsideItsList() throws Exception {
         // Defence in depth: were the tracer ever to let a call through to the host, seccomp ends the child.
         Path exe = NasmGuest.build("exit42", "_start: mov edi, 42\n" + EXIT);
-        Tracer.injectAtSetupForTest = 110; // getppid: harmless, but not a call the tracer ever needs
+        StubProcess.injectAtSetupForTest = 110; // getppid: harmless, but not a call the tracer ever needs
         try {
             Guest.Result r = Guest.run(mm, exe.toString(), List.of("exit42"), List.of(), Guest.Options.defaults());
             assertEquals(128 + 31, r.status(), "killed by SIGSYS: " + r);
         } finally {
-            Tracer.injectAtSetupForTest = -1;
+            StubProcess.injectAtSetupForTest = -1;
         }
-        Tracer.injectAtSetupForTest = 9; // mmap(NULL, 0): allowed through, EINVAL, the program runs
+        StubProcess.injectAtSetupForTest = 9; // mmap(NULL, 0): allowed through, EINVAL, the program runs
         try {
             assertEquals(42, Guest.run(mm, exe.toString(), List.of("exit42"), List.of(), Guest.Options.defaults()).status());
         } finally {
-            Tracer.injectAtSetupForTest = -1;
+            StubProcess.injectAtSetupForTest = -1;
         }
         mm.checkInvariants();
         assertEquals(baselineUsed, mm.stats().usedFrames());
