@@ -33,8 +33,9 @@ import dev.usercopy.uaccess.UserSlice;
  * A narrated tour of guest memory on real pages, each claim checked as it
  * is made: demand faults with fault-around, fork and copy-on-write with the
  * refcounts, EFAULT for bad pointers, a string that runs into an unmapped
- * page, and a writer racing a string copy. The numbers it prints (faults,
- * frames, refcounts, times) are measured here, in this run.
+ * page, and a writer racing a string copy; then real programs as guests
+ * ({@link GuestDemo}) and the safety profiles' costs. The numbers it prints
+ * (faults, frames, refcounts, times) are measured here, in this run.
  */
 public final class Demo {
     private static final long PAGE = AddressSpace.PAGE;
@@ -62,8 +63,9 @@ public final class Demo {
             stringIntoAnUnmappedPage(mm);
             racingWriter(mm);
         }
-        realProgram();
-        processes();
+        GuestDemo guests = new GuestDemo(r);
+        guests.realProgram();
+        guests.processes();
         profiles();
         theJvmDidNotNotice(before);
         return r.failures();
@@ -543,118 +545,7 @@ public final class Demo {
         r.check("a null dereference in Java still throws NullPointerException", true, npe);
     }
 
-    // ---------------------------------------------------------------- a real program
-
-    /** Where the demo finds a static busybox (Debian's busybox-static). */
-    static final java.nio.file.Path BUSYBOX = java.nio.file.Path.of("/bin/busybox");
-
-    /**
-     * An unmodified static program (busybox) run as a guest: natively, in a
-     * traced child process whose memory is this machine's frames, its
-     * syscalls served here. Its output is captured in a file and compared
-     * with what the same command prints natively.
-     */
-    private void realProgram() {
-        r.section("real-program", "A real program as a guest: busybox, its syscalls served by this kernel");
-        if (!java.nio.file.Files.isExecutable(BUSYBOX)) {
-            r.say("%s is missing (apt-get install -y busybox-static): skipped", BUSYBOX);
-            return;
-        }
-        try {
-            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("usercopy-demo");
-            java.nio.file.Path data = dir.resolve("words");
-            java.nio.file.Files.writeString(data, "pear\napple\nfig\napple\n");
-            java.nio.file.Path out = dir.resolve("out");
-            List<String> argv = List.of("busybox", "sort", "-u", data.toString());
-            Process p = new ProcessBuilder(BUSYBOX.toString(), "sort", "-u", data.toString()).redirectErrorStream(true).start();
-            String expected = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            p.waitFor();
-            try (MemoryManager mm = new MemoryManager(MemoryManager.Config.defaults().withFaultAround(16))) {
-                long used = mm.stats().usedFrames();
-                dev.usercopy.proc.Guest.Result res = dev.usercopy.proc.Guest.run(mm, BUSYBOX.toString(), argv, List.of(),
-                        dev.usercopy.proc.Guest.Options.defaults().withOutput(out, out));
-                String got = java.nio.file.Files.readString(out);
-                r.say("$ usercopy exec -- busybox sort -u %s", data.getFileName());
-                for (String line : got.split("\n")) {
-                    r.say("  %s", line);
-                }
-                r.say("%d syscalls served in Java (%d answered ENOSYS); %d page faults of the program resolved by the fault path,",
-                        res.syscalls(), res.unknownSyscalls(), res.guestFaults());
-                r.say("  %d more taken by the kernel's own copies; %d host calls injected to keep its mappings in step, %d mappings at exit",
-                        res.kernelFaults(), res.injected(), res.childVmas());
-                r.value("syscalls", res.syscalls());
-                r.value("guestFaults", res.guestFaults());
-                r.check("exit status", 0, res.status());
-                r.check("output, byte for byte what busybox prints natively (" + got.length() + " bytes)", true, expected.equals(got));
-                r.check("frames back with the machine after it exits", used, mm.stats().usedFrames());
-                mm.checkInvariants();
-            } finally {
-                deleteTree(dir);
-            }
-        } catch (java.io.IOException e) {
-            r.check("the real program ran: " + e.getMessage(), true, false);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    /**
-     * A shell script as a tree of guest processes: busybox sh forks, execs,
-     * waits and pipes, every process with its own copy-on-write fork of the
-     * address space and its own tracer thread. The output must be what the
-     * same script prints natively, and every frame back after.
-     */
-    private void processes() {
-        r.section("processes", "Guest processes: a shell pipeline of forks, execs, pipes and waits");
-        if (!java.nio.file.Files.isExecutable(BUSYBOX)) {
-            r.say("%s is missing (apt-get install -y busybox-static): skipped", BUSYBOX);
-            return;
-        }
-        String script = "seq 1 1000 | sort -rn | head -3; echo $(echo nested) $((6 * 7)); (exit 3) || echo subshell said $?";
-        try {
-            java.nio.file.Path dir = java.nio.file.Files.createTempDirectory("usercopy-demo");
-            java.nio.file.Path out = dir.resolve("out");
-            List<String> argv = List.of("sh", "-c", script);
-            Process p = new ProcessBuilder(BUSYBOX.toString(), "sh", "-c", script).redirectErrorStream(true).start();
-            String expected = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            p.waitFor();
-            List<dev.usercopy.proc.Guest.ProcessEnd> ends = java.util.Collections.synchronizedList(new ArrayList<>());
-            try (MemoryManager mm = new MemoryManager(MemoryManager.Config.defaults().withFaultAround(16))) {
-                long used = mm.stats().usedFrames();
-                dev.usercopy.proc.Guest.Result res = dev.usercopy.proc.Guest.run(mm, BUSYBOX.toString(), argv, List.of(),
-                        dev.usercopy.proc.Guest.Options.defaults().withOutput(out, out).withProcessEnds(ends::add));
-                String got = java.nio.file.Files.readString(out);
-                r.say("$ usercopy exec -- busybox sh -c '%s'", script);
-                for (String line : got.split("\n")) {
-                    r.say("  %s", line);
-                }
-                long cow = ends.stream().mapToLong(dev.usercopy.proc.Guest.ProcessEnd::cowBreaks).sum();
-                r.say("%d guest processes, each a copy-on-write fork with its own host process and tracer thread;", ends.size());
-                r.say("  %d copy-on-write breaks in all, %d syscalls served", cow, res.syscalls());
-                r.value("processes", ends.size());
-                r.value("cowBreaks", cow);
-                r.check("exit status", 0, res.status());
-                r.check("output, byte for byte what the script prints natively (" + got.length() + " bytes)", true, expected.equals(got));
-                r.check("more than one process ran", true, ends.size() > 1);
-                r.check("frames back with the machine after the whole tree exits", used, mm.stats().usedFrames());
-                mm.checkInvariants();
-            } finally {
-                deleteTree(dir);
-            }
-        } catch (java.io.IOException e) {
-            r.check("the script ran: " + e.getMessage(), true, false);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     // ---------------------------------------------------------------- helpers
-
-    private static void deleteTree(java.nio.file.Path dir) throws java.io.IOException {
-        try (var files = java.nio.file.Files.walk(dir)) {
-            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
-        }
-    }
 
     private void map(AddressSpace as, long a, int pages) {
         List<String> lines = new ArrayList<>(PageMap.render(as, a, pages));
