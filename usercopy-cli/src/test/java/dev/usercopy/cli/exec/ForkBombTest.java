@@ -43,7 +43,7 @@ class ForkBombTest {
         ProcessBuilder pb = new ProcessBuilder(command).directory(Oracle.WORK.toFile()).redirectOutput(out.toFile()).redirectError(err.toFile());
         pb.environment().clear();
         pb.environment().putAll(Oracle.ENV);
-        return pb.start();
+        return Oracle.start(pb);
     }
 
     /** The pids of the host processes in session {@code sid}, zombies included. */

@@ -78,7 +78,7 @@ class GuestLifecycleTest {
         ProcessBuilder pb = new ProcessBuilder(Oracle.guestCommand(List.of(), command)).directory(Path.of("/").toFile());
         pb.environment().clear();
         pb.environment().putAll(Oracle.ENV);
-        Process jvm = pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD).start();
+        Process jvm = Oracle.start(pb.redirectOutput(ProcessBuilder.Redirect.DISCARD).redirectError(ProcessBuilder.Redirect.DISCARD));
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
         while (jvm.toHandle().children().findAny().isEmpty()) {
             assertTrue(jvm.isAlive() && System.nanoTime() < deadline, "exec has no child after 60 s or ended");

@@ -55,7 +55,7 @@ final class GuestPrograms {
     }
 
     private static void run(List<String> command) throws IOException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+        Process p = Oracle.start(new ProcessBuilder(command).redirectErrorStream(true));
         String out = new String(p.getInputStream().readAllBytes());
         try {
             if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0 || !out.isBlank()) {

@@ -27,6 +27,40 @@ import static org.junit.jupiter.api.Assertions.fail;
  * and the exit status (128 + signal when killed, as a shell reports it) must be byte-identical.
  */
 final class Oracle {
+    /**
+     * Tests run two at a time in one JVM: a process started while another
+     * thread holds a file open for writing inherits that descriptor until its
+     * exec, and an exec of that file meanwhile fails with ETXTBSY (it did,
+     * once, on the native side of an oracle). Starts take the read side,
+     * writes of files that will be executed the write side.
+     */
+    private static final java.util.concurrent.locks.ReentrantReadWriteLock SPAWN = new java.util.concurrent.locks.ReentrantReadWriteLock();
+
+    /** Something that writes files. */
+    interface Writes {
+        void run() throws IOException;
+    }
+
+    /** Starts {@code pb}, never while an executable is being written. */
+    static Process start(ProcessBuilder pb) throws IOException {
+        SPAWN.readLock().lock();
+        try {
+            return pb.start();
+        } finally {
+            SPAWN.readLock().unlock();
+        }
+    }
+
+    /** Runs {@code w}, which writes files some test will execute, while no process is being started. */
+    static void writingExecutables(Writes w) throws IOException {
+        SPAWN.writeLock().lock();
+        try {
+            w.run();
+        } finally {
+            SPAWN.writeLock().unlock();
+        }
+    }
+
     /** Where the tests keep their files: beneath usercopy-cli/target. */
     static final Path WORK = Path.of("usercopy-cli/target/guest-oracle").toAbsolutePath();
 
@@ -284,7 +318,7 @@ final class Oracle {
             if (inv.stdin() instanceof Stdin.File(Path path)) {
                 pb.redirectInput(path.toFile());
             }
-            Process p = pb.start();
+            Process p = start(pb);
             CompletableFuture<byte[]> out = outFile == null ? drain(p.getInputStream()) : CompletableFuture.completedFuture(new byte[0]);
             CompletableFuture<byte[]> err = drain(p.getErrorStream());
             feed(p, inv.stdin());

@@ -46,8 +46,10 @@ class ProcessGuestOracleTest {
 
     private static void file(String name, String text, boolean executable) throws IOException {
         Path p = EXEC_DIR.resolve(name);
-        Files.writeString(p, text);
-        Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+        Oracle.writingExecutables(() -> {
+            Files.writeString(p, text);
+            Files.setPosixFilePermissions(p, PosixFilePermissions.fromString(executable ? "rwxr-xr-x" : "rw-r--r--"));
+        });
     }
 
     static Invocation guest(String name, String mode, String... more) {

@@ -43,13 +43,15 @@ final class RootTrees {
             Files.createDirectories(root.resolve("data/sub"));
             Files.createDirectories(root.resolve("rw/sub"));
             Files.writeString(dir.resolve("secret.txt"), SECRET);
-            Files.copy(Path.of(BusyboxOracleTest.BUSYBOX), root.resolve("bin/busybox"));
+            Oracle.writingExecutables(() -> {
+                Files.copy(Path.of(BusyboxOracleTest.BUSYBOX), root.resolve("bin/busybox"));
+                for (String g : List.of("fsops", "hostile", "files")) {
+                    Files.copy(GuestPrograms.get(g), root.resolve("bin/" + g));
+                }
+            });
             Files.createDirectories(root.resolve("data/files/sub"));
             Files.writeString(root.resolve("data/files/ten"), "0123456789");
             Files.createSymbolicLink(root.resolve("data/files/link"), Path.of("ten"));
-            for (String g : List.of("fsops", "hostile", "files")) {
-                Files.copy(GuestPrograms.get(g), root.resolve("bin/" + g));
-            }
             Files.writeString(root.resolve("etc/passwd"), "root:x:0:0:guest root:/root:/bin/sh\nguest:x:1000:1000::/home:/bin/sh\n");
             Files.writeString(root.resolve("etc/group"), "root:x:0:\nguest:x:1000:\n");
             Files.writeString(root.resolve("data/file.txt"), "0123456789");
@@ -125,7 +127,7 @@ final class RootTrees {
     /** Whether this machine lets us build Linux's answer (root, mount namespaces). */
     static boolean chrootOracleWorks() {
         try {
-            Process p = new ProcessBuilder("unshare", "-m", "true").redirectErrorStream(true).start();
+            Process p = Oracle.start(new ProcessBuilder("unshare", "-m", "true").redirectErrorStream(true));
             p.getInputStream().readAllBytes();
             return p.waitFor(30, TimeUnit.SECONDS) && p.exitValue() == 0;
         } catch (IOException e) {
