@@ -27,7 +27,7 @@ public sealed interface Provider {
      */
     record Allocated(FileRef cowFile) implements Provider {
         /** Private anonymous memory (MAP_PRIVATE | MAP_ANONYMOUS): zero-filled on first touch. */
-        public static final Allocated ANONYMOUS = new Allocated(null);
+        static final Allocated ANONYMOUS = new Allocated(null);
 
         @Override
         public Provider skip(long pages) {
