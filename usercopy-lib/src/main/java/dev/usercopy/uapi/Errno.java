@@ -9,7 +9,7 @@ public enum Errno {
     EPERM(1, "Operation not permitted"),
     /** {@code ENOENT} (2, asm-generic/errno-base.h): a path component or the named file does not exist. */
     ENOENT(2, "No such file or directory"),
-    /** {@code ESRCH} (3, asm-generic/errno-base.h): no process or thread has the given id (kill, wait, ptrace targets). */
+    /** {@code ESRCH} (3, asm-generic/errno-base.h): no process, thread or group has the given id (kill, tgkill, setpgid, getsid, prlimit). */
     ESRCH(3, "No such process"),
     /** {@code EINTR} (4, asm-generic/errno-base.h): a blocking call was interrupted by a signal whose handler runs before the call returns or restarts. */
     EINTR(4, "Interrupted system call"),
@@ -33,13 +33,13 @@ public enum Errno {
     EACCES(13, "Permission denied"),
     /** {@code EFAULT} (14, asm-generic/errno-base.h): a guest address is unmapped or lacks the protection the access needs; the copy routines report it with the guest address and length. */
     EFAULT(14, "Bad address"),
-    /** {@code EBUSY} (16, asm-generic/errno-base.h): the resource is in use (a mount point given to rename or rmdir). */
+    /** {@code EBUSY} (16, asm-generic/errno-base.h): the resource is in use; rename answers it for {@code .} or {@code ..} as a last component, as Linux does. */
     EBUSY(16, "Device or resource busy"),
     /** {@code EEXIST} (17, asm-generic/errno-base.h): the file already exists (O_CREAT|O_EXCL, mkdir, link, MAP_FIXED_NOREPLACE over a mapping). */
     EEXIST(17, "File exists"),
     /** {@code EXDEV} (18, asm-generic/errno-base.h): a link or rename crosses file systems. */
     EXDEV(18, "Invalid cross-device link"),
-    /** {@code ENODEV} (19, asm-generic/errno-base.h): the file's file system does not support the operation (mmap of a file type that has no mmap). */
+    /** {@code ENODEV} (19, asm-generic/errno-base.h): the file cannot be mapped: mmap of a directory, pipe, socket or device. */
     ENODEV(19, "No such device"),
     /** {@code ENOTDIR} (20, asm-generic/errno-base.h): a path component that must be a directory is not one. */
     ENOTDIR(20, "Not a directory"),
