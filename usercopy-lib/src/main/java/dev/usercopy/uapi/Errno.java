@@ -11,7 +11,7 @@ public enum Errno {
     ENOENT(2, "No such file or directory"),
     /** {@code ESRCH} (3, asm-generic/errno-base.h): no process, thread or group has the given id (kill, tgkill, setpgid, getsid, prlimit). */
     ESRCH(3, "No such process"),
-    /** {@code EINTR} (4, asm-generic/errno-base.h): a blocking call was interrupted by a signal whose handler runs before the call returns or restarts. */
+    /** {@code EINTR} (4, asm-generic/errno-base.h): a blocking call was interrupted by a signal and is not restarted (SA_RESTART unset, or a call Linux never restarts). */
     EINTR(4, "Interrupted system call"),
     /** {@code EIO} (5, asm-generic/errno-base.h): a low-level I/O error. */
     EIO(5, "Input/output error"),
