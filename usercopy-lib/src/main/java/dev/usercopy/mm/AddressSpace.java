@@ -72,14 +72,26 @@ public final class AddressSpace implements AutoCloseable {
         this.copies = new UserCopies(reservation, pages * PAGE, !mm.config.profile().checksAccess(), this::resolve);
     }
 
-    /** Bytes of guest address space: valid addresses are [0, size()). */
+    /** {@return bytes of guest address space, a multiple of {@link #PAGE}: valid addresses are [0, size())} */
     public long size() {
         return state.size();
     }
 
     // ---------------------------------------------------------------- mmap & co
 
-    /** Anonymous mmap. Returns the guest address. */
+    /**
+     * Anonymous mmap, with Linux's checks in do_mmap's order: EINVAL for
+     * length 0, an unaligned MAP_FIXED address or a type that is not exactly
+     * one of MAP_SHARED and MAP_PRIVATE; ENOMEM when the range does not fit;
+     * EPERM for MAP_FIXED below {@link #MIN_ADDRESS}; EEXIST for
+     * MAP_FIXED_NOREPLACE over a mapping. Pages get frames at first touch.
+     *
+     * @param addr a hint (rounded down to a page), or with MAP_FIXED the page-aligned guest address; 0 for any
+     * @param length bytes, rounded up to whole pages
+     * @param prot {@link Prot} bits
+     * @param flags {@link MapFlags} bits; those Linux's mmap ignores are ignored
+     * @return the guest address of the mapping's first byte
+     */
     public long mmap(long addr, long length, int prot, int flags) {
         return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, null, 0));
     }
@@ -87,7 +99,18 @@ public final class AddressSpace implements AutoCloseable {
     /**
      * File mmap of a host file: MAP_SHARED reaches the file on {@link #msync};
      * MAP_PRIVATE reads it into private frames. Pages wholly past the end of
-     * the file give EFAULT (Linux: SIGBUS).
+     * the file give EFAULT (Linux: SIGBUS). Errors as {@link #mmap}, and
+     * EINVAL for an unaligned offset, EOVERFLOW when offset plus length
+     * overflows, EACCES for a shared mapping with PROT_WRITE of a file that
+     * is not writable.
+     *
+     * @param addr a hint, or with MAP_FIXED the page-aligned guest address; 0 for any
+     * @param length bytes, rounded up to whole pages
+     * @param prot {@link Prot} bits
+     * @param flags {@link MapFlags} bits
+     * @param file the host file, opened here (its page cache is shared by every mapping of it in the machine)
+     * @param offset the file offset in bytes of the first page, a multiple of {@link #PAGE}
+     * @return the guest address of the mapping's first byte
      */
     public long mmapFile(long addr, long length, int prot, int flags, Path file, long offset) {
         if (offset % PAGE != 0) { // the syscall checks this before anything else
@@ -96,7 +119,19 @@ public final class AddressSpace implements AutoCloseable {
         return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, file, offset));
     }
 
-    /** Maps device frames [baseFrame, ...) of the machine (PhysBorrowed): shared, never allocated or freed. */
+    /**
+     * Maps device frames [baseFrame, ...) of the machine (PhysBorrowed):
+     * shared, never allocated or freed. EINVAL unless every frame is a
+     * device frame (the top {@code deviceFrames} of {@link MemoryManager.Config}); otherwise
+     * errors as {@link #mmap}.
+     *
+     * @param addr a hint, or with MAP_FIXED the page-aligned guest address; 0 for any
+     * @param length bytes, rounded up to whole pages
+     * @param prot {@link Prot} bits
+     * @param flags {@link MapFlags} bits; the type is forced to MAP_SHARED
+     * @param baseFrame the frame number behind the first page
+     * @return the guest address of the mapping's first byte
+     */
     public long mmapPhysical(long addr, long length, int prot, int flags, long baseFrame) {
         long n = length <= 0 || length > size() ? 0 : (length + PAGE - 1) / PAGE;
         // Written so that no sum can wrap: baseFrame + n could, and its frames would be another space's.
@@ -107,7 +142,22 @@ public final class AddressSpace implements AutoCloseable {
         return locked(addr, length, () -> Mmap.mapGrant(state, addr, length, prot, (flags & ~MapFlags.TYPE) | MapFlags.SHARED, () -> new PhysBorrowed(baseFrame)));
     }
 
-    /** Maps {@code length} bytes of {@code lender}'s pages at {@code lenderAddr} here (External): shared both ways. */
+    /**
+     * Maps {@code length} bytes of {@code lender}'s pages at
+     * {@code lenderAddr} here (External): shared both ways, a write on
+     * either side seen at once by the other. The lender's pages are made
+     * present at the borrower's first touch. EINVAL for an unaligned or
+     * out-of-range {@code lenderAddr} or a lender of another machine;
+     * otherwise errors as {@link #mmap}.
+     *
+     * @param addr a hint, or with MAP_FIXED the page-aligned guest address; 0 for any
+     * @param length bytes, rounded up to whole pages
+     * @param prot {@link Prot} bits
+     * @param flags {@link MapFlags} bits; the type is forced to MAP_SHARED
+     * @param lender an address space of the same {@link MemoryManager}
+     * @param lenderAddr the page-aligned guest address in {@code lender} of the first page
+     * @return the guest address of the mapping's first byte here
+     */
     public long mmapExternal(long addr, long length, int prot, int flags, AddressSpace lender, long lenderAddr) {
         return mapExternal(addr, length, prot, flags, lender, lenderAddr, true, false);
     }
@@ -138,6 +188,16 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
+    /**
+     * Linux's munmap: removes every mapping of the pages the range touches;
+     * pages with nothing mapped are fine. Frames no other mapping holds are
+     * freed after the JVM's view and every {@link HostMirror} dropped them.
+     * EINVAL for an unaligned address, a length of 0 or less, or a range
+     * outside the address space.
+     *
+     * @param addr the page-aligned guest address
+     * @param length bytes, rounded up to whole pages
+     */
     public void munmap(long addr, long length) {
         if (addr % PAGE != 0 || length <= 0 || addr < 0 || addr > size() - length) {
             throw new ErrnoException(Errno.EINVAL, addr, length, "range is not page-aligned, empty, or outside the address space");
@@ -155,7 +215,16 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** Linux's mprotect; see {@link Mprotect}: over a hole it changes the pages before it, then says ENOMEM. */
+    /**
+     * Linux's mprotect; see {@link Mprotect}: over a hole it changes the
+     * pages before it, then says ENOMEM. EINVAL for an unaligned address or
+     * unknown bits; EACCES for write on a mapping that may never be written
+     * (a read-only file, a read-only lend).
+     *
+     * @param addr the page-aligned guest address
+     * @param length bytes, rounded up to whole pages
+     * @param prot {@link Prot} bits, with PROT_GROWSDOWN or PROT_GROWSUP as Linux takes them
+     */
     public void mprotect(long addr, long length, int prot) {
         mm.lock.lock();
         try {
@@ -170,6 +239,9 @@ public final class AddressSpace implements AutoCloseable {
      * MADV_DONTNEED; see {@link Madvise}: private pages are dropped (their
      * frames freed), so the next read sees zeros, or the file; over holes the
      * mapped parts are dropped, then ENOMEM.
+     *
+     * @param addr the page-aligned guest address
+     * @param length bytes, rounded up to whole pages
      */
     public void madviseDontNeed(long addr, long length) {
         mm.lock.lock();
@@ -186,6 +258,9 @@ public final class AddressSpace implements AutoCloseable {
      * msync(MS_SYNC); see {@link Msync}: writes the pages of shared file
      * mappings in the range that were ever written, through any mapping,
      * back to their files; over holes the mapped parts, then ENOMEM.
+     *
+     * @param addr the page-aligned guest address
+     * @param length bytes, rounded up to whole pages
      */
     public void msync(long addr, long length) {
         mm.lock.lock();
@@ -199,7 +274,12 @@ public final class AddressSpace implements AutoCloseable {
 
     // ---------------------------------------------------------------- fork and close
 
-    /** A copy of this address space, copy-on-write; see {@link Fork}. */
+    /**
+     * A copy of this address space, copy-on-write; see {@link Fork}. Shared
+     * mappings stay shared; a {@link Lend}'s pages are not inherited.
+     *
+     * @return the child, on the same {@link MemoryManager}; the caller closes it
+     */
     public AddressSpace fork() {
         mm.lock.lock();
         try {
@@ -255,6 +335,8 @@ public final class AddressSpace implements AutoCloseable {
     /**
      * Adds a host view of this space's pages that must follow its page table
      * (a guest process): it is told every page mapped now, then every change.
+     *
+     * @param mirror called under the manager's lock, from the thread that changes the space
      */
     public void attach(HostMirror mirror) {
         mm.lock.lock();
@@ -266,7 +348,11 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** Stops telling {@code mirror} about changes. */
+    /**
+     * Stops telling {@code mirror} about changes; what it maps stays as it was.
+     *
+     * @param mirror one {@link #attach} was given; any other is ignored
+     */
     public void detach(HostMirror mirror) {
         mm.lock.lock();
         try {
@@ -276,12 +362,18 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** The host mappings (VMAs) over this address space's guest range, by the model the budget uses; the guard page is one more. */
+    /**
+     * {@return the host mappings (VMAs) over this address space's guest range,
+     * by the model the budget uses; the guard page is one more}
+     */
     public long vmas() {
         return jvm.vmas();
     }
 
-    /** The host mappings the kernel has over this address space's guest range (reads /proc/self/maps). */
+    /**
+     * {@return the host mappings the host kernel has over this address space's
+     * guest range, read from /proc/self/maps (slow: for tests and diagnostics)}
+     */
     public long hostVmasMeasured() {
         return jvm.measured();
     }
@@ -323,6 +415,11 @@ public final class AddressSpace implements AutoCloseable {
      * Resolves a fault on guest byte {@code address}: makes its page present,
      * or writable for a write. Returns false where the access is not allowed
      * (EFAULT). Throws ENOMEM when no frame or host mapping is left.
+     * Takes the manager's lock; any thread.
+     *
+     * @param address the guest byte that faulted
+     * @param write whether the access was a write (breaks copy-on-write, dirties a shared file page)
+     * @return whether the access may now be retried; false on a closed space or outside it
      */
     public boolean resolve(long address, boolean write) {
         if (address < 0 || address >= size()) {
@@ -343,6 +440,9 @@ public final class AddressSpace implements AutoCloseable {
      * that may be written: where a guest process's first touch, whose kind
      * its tracer cannot see, is best served as a write (new frames at once,
      * rather than zeroed frames now and a second fault at the first store).
+     *
+     * @param address a guest byte address; outside the space is false
+     * @return whether a writable private anonymous grant holds it now
      */
     public boolean anonymousWritable(long address) {
         if (address < 0 || address >= size()) {
@@ -357,7 +457,7 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** Faults {@link #resolve} has been asked to serve: the kernel's copies' and a guest process's own. */
+    /** {@return faults {@link #resolve} has been asked to serve since creation: the kernel's copies' and a guest process's own} */
     public long faultsResolved() {
         return faultsResolved;
     }
@@ -381,20 +481,49 @@ public final class AddressSpace implements AutoCloseable {
      * <p>Under {@link Profile#LUDICROUS} no range is checked: the guest
      * address is taken modulo the address-space size, and a copy that would
      * run past the end faults in the guard region instead.
+     *
+     * @param to the kernel buffer; its whole size is copied
+     * @param from the guest address
+     * @return bytes not copied, 0 when all were
      */
     public long copyFromUser(MemorySegment to, long from) {
         return copies.copyFromUser(to, from);
     }
 
+    /**
+     * {@link #copyFromUser(MemorySegment, long)} into part of an array.
+     *
+     * @param to the kernel buffer
+     * @param offset where in {@code to} the bytes go
+     * @param from the guest address
+     * @param length bytes to copy
+     * @return bytes not copied, 0 when all were; those are zeroed in {@code to}
+     */
     public long copyFromUser(byte[] to, int offset, long from, int length) {
         return copies.copyFromUser(to, offset, from, length);
     }
 
-    /** {@link #copyFromUser(MemorySegment, long)} that leaves the bytes not copied as they were (Linux's {@code raw_copy_from_user}). */
+    /**
+     * {@link #copyFromUser(MemorySegment, long)} that leaves the bytes not
+     * copied as they were (Linux's {@code raw_copy_from_user}).
+     *
+     * @param to the kernel buffer; its whole size is copied
+     * @param from the guest address
+     * @return bytes not copied, 0 when all were
+     */
     public long rawCopyFromUser(MemorySegment to, long from) {
         return copies.rawCopyFromUser(to, from);
     }
 
+    /**
+     * {@link #rawCopyFromUser(MemorySegment, long)} into part of an array.
+     *
+     * @param to the kernel buffer
+     * @param offset where in {@code to} the bytes go
+     * @param from the guest address
+     * @param length bytes to copy
+     * @return bytes not copied, 0 when all were; those bytes of {@code to} are left as they were
+     */
     public long rawCopyFromUser(byte[] to, int offset, long from, int length) {
         return copies.rawCopyFromUser(to, offset, from, length);
     }
@@ -403,16 +532,36 @@ public final class AddressSpace implements AutoCloseable {
      * Copies {@code from} to guest address {@code to}, resolving faults
      * (including copy-on-write). Returns bytes not copied; a range not wholly
      * inside user space copies nothing.
+     *
+     * @param to the guest address
+     * @param from the kernel bytes; all of them are copied
+     * @return bytes not copied, 0 when all were; they are the last ones of {@code from}
      */
     public long copyToUser(long to, MemorySegment from) {
         return copies.copyToUser(to, from);
     }
 
+    /**
+     * {@link #copyToUser(long, MemorySegment)} from part of an array.
+     *
+     * @param to the guest address
+     * @param from the kernel bytes
+     * @param offset where in {@code from} the bytes start
+     * @param length bytes to copy
+     * @return bytes not copied, 0 when all were
+     */
     public long copyToUser(long to, byte[] from, int offset, int length) {
         return copies.copyToUser(to, from, offset, length);
     }
 
-    /** Zeroes guest bytes, resolving faults. Returns bytes not cleared; a range not wholly inside user space clears nothing. */
+    /**
+     * Linux's {@code clear_user}: zeroes guest bytes, resolving faults. A
+     * range not wholly inside user space clears nothing.
+     *
+     * @param to the guest address
+     * @param length bytes to zero
+     * @return bytes not cleared, 0 when all were; they are the last ones of the range
+     */
     public long clearUser(long to, long length) {
         return copies.clearUser(to, length);
     }
@@ -421,6 +570,13 @@ public final class AddressSpace implements AutoCloseable {
      * strncpy_from_user with demand faults: a page at a time, so a fault
      * names its page. Returns the length without the NUL, {@code count}, or
      * -EFAULT.
+     *
+     * @param to the kernel buffer; bytes past the returned length are not written
+     * @param offset where in {@code to} the string goes
+     * @param from the guest address of the string
+     * @param count the most bytes to copy, NUL included
+     * @return the string's length without its NUL; {@code count} when no NUL lies in the first
+     *         {@code count} bytes; {@code -EFAULT} when a byte before the NUL cannot be read
      */
     public long strncpyFromUser(byte[] to, int offset, long from, int count) {
         return copies.strncpyFromUser(to, offset, from, count);
@@ -437,6 +593,10 @@ public final class AddressSpace implements AutoCloseable {
      * return any number above {@code count} there, so callers test
      * {@code > count}; this is the smallest such number.) Every profile
      * checks the range, as {@code strncpyFromUser} does.
+     *
+     * @param from the guest address of the string
+     * @param count the most bytes to look at
+     * @return the length including the NUL, {@code count + 1} when there is none, or 0 as above
      */
     public long strnlenUser(long from, long count) {
         return copies.strnlenUser(from, count);
@@ -452,11 +612,24 @@ public final class AddressSpace implements AutoCloseable {
      * range is outside user space, or a byte could not be read); after
      * {@code -EFAULT} the bytes before that byte may have arrived and the
      * rest of {@code to} is unchanged, as in Linux.
+     *
+     * @param to the kernel buffer; its whole size is copied
+     * @param from the guest address
+     * @return 0, or {@code -EFAULT}
      */
     public long copyFromUserNofault(MemorySegment to, long from) {
         return copies.copyFromUserNofault(to, from);
     }
 
+    /**
+     * {@link #copyFromUserNofault(MemorySegment, long)} into part of an array.
+     *
+     * @param to the kernel buffer
+     * @param offset where in {@code to} the bytes go
+     * @param from the guest address
+     * @param length bytes to copy
+     * @return 0, or {@code -EFAULT}
+     */
     public long copyFromUserNofault(byte[] to, int offset, long from, int length) {
         return copies.copyFromUserNofault(to, offset, from, length);
     }
@@ -468,11 +641,24 @@ public final class AddressSpace implements AutoCloseable {
      * shared file page) stops it: nothing is resolved, no lock is taken.
      * Returns 0 or {@code -EFAULT}; a range outside user space writes
      * nothing, otherwise the bytes before the failing one may be written.
+     *
+     * @param to the guest address
+     * @param from the kernel bytes; all of them are copied
+     * @return 0, or {@code -EFAULT}
      */
     public long copyToUserNofault(long to, MemorySegment from) {
         return copies.copyToUserNofault(to, from);
     }
 
+    /**
+     * {@link #copyToUserNofault(long, MemorySegment)} from part of an array.
+     *
+     * @param to the guest address
+     * @param from the kernel bytes
+     * @param offset where in {@code from} the bytes start
+     * @param length bytes to copy
+     * @return 0, or {@code -EFAULT}
+     */
     public long copyToUserNofault(long to, byte[] from, int offset, int length) {
         return copies.copyToUserNofault(to, from, offset, length);
     }
@@ -486,6 +672,12 @@ public final class AddressSpace implements AutoCloseable {
      * when a byte before the NUL is not readable now or the string runs past
      * the end of user space (checked in every profile, as
      * {@link #strncpyFromUser}).
+     *
+     * @param to the kernel buffer
+     * @param offset where in {@code to} the string goes
+     * @param from the guest address of the string
+     * @param count the most bytes to copy, NUL included
+     * @return the length including the NUL, {@code count}, 0, or {@code -EFAULT}, as above
      */
     public long strncpyFromUserNofault(byte[] to, int offset, long from, int count) {
         return copies.strncpyFromUserNofault(to, offset, from, count);
@@ -493,7 +685,7 @@ public final class AddressSpace implements AutoCloseable {
 
     // ---------------------------------------------------------------- checks for user access
 
-    /** The safety profile of this address space's machine. */
+    /** {@return the safety profile of this address space's machine, fixed when the machine was made} */
     public Profile profile() {
         return mm.config.profile();
     }
@@ -502,6 +694,10 @@ public final class AddressSpace implements AutoCloseable {
      * Whether {@code [addr, addr + length)} lies inside user space: no
      * overflow, nothing negative, nothing past the end (Linux's
      * {@code access_ok}). Length 0 is inside anywhere.
+     *
+     * @param addr the guest address
+     * @param length bytes
+     * @return whether a copy of the range may be tried; the pages may still be unmapped
      */
     public boolean accessOk(long addr, long length) {
         return copies.accessOk(addr, length);
@@ -513,6 +709,11 @@ public final class AddressSpace implements AutoCloseable {
      * lock, no page touched). Says nothing about later: a racing munmap can
      * take the range away before it is used, which the copies themselves
      * report as EFAULT.
+     *
+     * @param addr the guest address
+     * @param length bytes; 0 is always granted
+     * @param write whether the access is a write, else a read
+     * @return whether every page in the range is granted for it now
      */
     public boolean checkAccess(long addr, long length, boolean write) {
         if (length == 0) {
@@ -547,6 +748,10 @@ public final class AddressSpace implements AutoCloseable {
      * {@code populate_area}). EFAULT naming the first page that may not be
      * accessed, with the bytes before it populated; ENOMEM when frames or
      * host mappings run out.
+     *
+     * @param addr the guest address
+     * @param length bytes; 0 does nothing
+     * @param write whether to make the pages writable too (breaking copy-on-write)
      */
     public void populate(long addr, long length, boolean write) {
         if (length == 0) {
@@ -633,6 +838,14 @@ public final class AddressSpace implements AutoCloseable {
      * {@code regularFile}: the transfer may go on in chunks (a regular
      * file's read or write is not atomic), else it is one host call. Returns
      * the host's count or {@code -errno}.
+     *
+     * @param op the host call
+     * @param fd a host file descriptor the caller owns
+     * @param ranges guest (address, length) pairs: one pair, or for READV and WRITEV one or more
+     * @param offset the file offset for PREAD and PWRITE; ignored by the others
+     * @param regularFile whether {@code fd} is a regular file
+     * @return bytes moved, or {@code -errno} when nothing was
+     * @throws IllegalArgumentException if {@code ranges} is not the shape {@code op} takes
      */
     public long hostIo(HostIo op, int fd, long[] ranges, long offset, boolean regularFile) {
         if (ranges.length == 0 || ranges.length % 2 != 0 || (!op.vector() && ranges.length != 2)) {
@@ -644,7 +857,14 @@ public final class AddressSpace implements AutoCloseable {
     /**
      * Lends the guest buffer {@code [addr, addr + length)} to
      * {@code borrower}; see {@link Lend}. EFAULT unless this space grants the
-     * whole buffer for reading, and for writing when {@code writable}.
+     * whole buffer for reading, and for writing when {@code writable}; EINVAL
+     * for a length of 0 or less.
+     *
+     * @param addr the buffer's guest address here
+     * @param length the buffer's length in bytes
+     * @param borrower an address space of the same machine that gets a range holding the buffer
+     * @param writable whether the borrower may write the buffer
+     * @return the lend; closing it ends it
      */
     public Lend lend(long addr, long length, AddressSpace borrower, boolean writable) {
         return Lend.create(this, addr, length, borrower, writable);
@@ -652,7 +872,20 @@ public final class AddressSpace implements AutoCloseable {
 
 
     /** What backs one guest page now. */
-    public enum PageState { UNMAPPED, LAZY, ZEROED, PRIVATE, COW_SHARED, SHARED }
+    public enum PageState {
+        /** No grant holds the page: any access is EFAULT. */
+        UNMAPPED,
+        /** Granted but not present: the first touch gives it a frame (or reads its file page). */
+        LAZY,
+        /** Present as one of the machine's zeroed frames, read-only: the first write gives it a frame of its own. */
+        ZEROED,
+        /** Present on a frame only this page maps. */
+        PRIVATE,
+        /** Present on a frame shared copy-on-write (after fork): the first write copies it. */
+        COW_SHARED,
+        /** Present on a frame shared for writing: a shared mapping, a borrowed or device frame. */
+        SHARED
+    }
 
     // ---------------------------------------------------------------- inspection (see Inspection)
 
@@ -660,9 +893,14 @@ public final class AddressSpace implements AutoCloseable {
      * What this space holds now: its present pages, how many of them it
      * shares (copy-on-write with a fork, or a shared mapping), and the write
      * faults that gave a page a frame of its own (copy-on-write breaks).
+     *
+     * @param frames present pages, zeroed ones included
+     * @param sharedFrames of those, pages whose frame is shared (copy-on-write or a shared mapping)
+     * @param cowBreaks write faults since creation that gave a page a frame of its own
      */
     public record Usage(long frames, long sharedFrames, long cowBreaks) {}
 
+    /** {@return what this space holds now, read under the manager's lock} */
     public Usage usage() {
         mm.lock.lock();
         try {
@@ -673,7 +911,7 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** The grants, in address order. */
+    /** {@return a snapshot of the grants (the mappings), in address order} */
     public List<Grant> grants() {
         mm.lock.lock();
         try {
@@ -683,6 +921,12 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
+    /**
+     * What backs a guest page now, for tests and the demo.
+     *
+     * @param address any guest byte address in the page; outside the space is UNMAPPED
+     * @return its state, read under the manager's lock
+     */
     public PageState pageState(long address) {
         mm.lock.lock();
         try {
@@ -698,6 +942,10 @@ public final class AddressSpace implements AutoCloseable {
      * (one page): a check of guest memory that shares nothing with the copy
      * path it checks. Returns false, {@code dst} untouched, when the page is
      * not present (a lazy page reads as zeros; others fault).
+     *
+     * @param address any guest byte address in the page
+     * @param dst one page ({@link #PAGE} bytes)
+     * @return whether the page was present and read
      */
     public boolean peekPage(long address, byte[] dst) {
         Objects.checkFromIndexSize(0, (int) PAGE, dst.length);
@@ -709,7 +957,12 @@ public final class AddressSpace implements AutoCloseable {
         }
     }
 
-    /** The frame mapped at a guest page and its refcount, or null when not present; for tests and the demo. */
+    /**
+     * The frame mapped at a guest page, for tests and the demo.
+     *
+     * @param address any guest byte address in the page
+     * @return {frame number, refcount (0 for a frame that is not refcounted)}, or null when not present
+     */
     public long[] frameOf(long address) {
         mm.lock.lock();
         try {

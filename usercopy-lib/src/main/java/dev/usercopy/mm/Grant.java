@@ -1,7 +1,15 @@
 package dev.usercopy.mm;
 
-/** A mapped guest range: pages [start, start + pages), its protection and its provider. */
+/**
+ * A mapped guest range: pages [start, start + pages), its protection and its provider.
+ *
+ * @param start the first guest page number (a guest address divided by {@link AddressSpace#PAGE})
+ * @param pages the number of pages, at least 1
+ * @param prot the protection granted, {@link Prot} bits
+ * @param provider where the frames come from and what fork does with them
+ */
 public record Grant(long start, long pages, int prot, Provider provider) {
+    /** {@return the guest page number just past the grant (exclusive)} */
     public long end() {
         return start + pages;
     }

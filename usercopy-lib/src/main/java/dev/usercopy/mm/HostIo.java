@@ -14,8 +14,20 @@ import dev.usercopy.uapi.Errno;
  * Reading into a kernel buffer first and copying afterwards gets both wrong.
  */
 public enum HostIo {
-    READ(HostCall.READ), WRITE(HostCall.WRITE), PREAD(HostCall.PREAD64), PWRITE(HostCall.PWRITE64),
-    READV(HostCall.READV), WRITEV(HostCall.WRITEV), GETDENTS64(HostCall.GETDENTS64);
+    /** {@code read(2)}: from the file into one guest range, at the file's position. */
+    READ(HostCall.READ),
+    /** {@code write(2)}: from one guest range to the file, at the file's position. */
+    WRITE(HostCall.WRITE),
+    /** {@code pread64(2)}: as READ, at a given file offset, the file's position untouched. */
+    PREAD(HostCall.PREAD64),
+    /** {@code pwrite64(2)}: as WRITE, at a given file offset, the file's position untouched. */
+    PWRITE(HostCall.PWRITE64),
+    /** {@code readv(2)}: from the file into several guest ranges in order, at the file's position. */
+    READV(HostCall.READV),
+    /** {@code writev(2)}: from several guest ranges in order to the file, at the file's position. */
+    WRITEV(HostCall.WRITEV),
+    /** {@code getdents64(2)}: a directory's entries as {@code struct linux_dirent64} records into one guest range. */
+    GETDENTS64(HostCall.GETDENTS64);
 
     /**
      * Bytes resolved ahead of one host call. The JVM's view maps only
@@ -36,6 +48,11 @@ public enum HostIo {
      * Linux's {@code access_ok} for a host call's buffer: inside user space,
      * and an empty one at an address no higher than {@link #USER_PTR_MAX}
      * (Linux refuses {@code read(fd, kernel_address, 0)} with EFAULT).
+     *
+     * @param space the address space the buffer is in
+     * @param addr the buffer's guest address
+     * @param length the buffer's length in bytes
+     * @return false where the call must fail with EFAULT before it moves a byte
      */
     public static boolean accessOk(AddressSpace space, long addr, long length) {
         return length == 0 ? Long.compareUnsigned(addr, USER_PTR_MAX) <= 0 : space.accessOk(addr, length);
@@ -46,7 +63,7 @@ public enum HostIo {
     }
 
     /** Whether the host writes guest memory. */
-    public boolean intoGuest() {
+    boolean intoGuest() {
         return call.intoGuest();
     }
 

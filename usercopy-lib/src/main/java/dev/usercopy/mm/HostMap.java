@@ -14,12 +14,26 @@ import java.util.TreeMap;
  * {@link #vmas()} is the number of host mappings the reservation costs.
  */
 public final class HostMap {
-    /** Pages [start, start + pages) map frames {@code frame...} with {@code prot}. */
+    /**
+     * Pages [start, start + pages) map frames {@code frame...} with {@code prot}.
+     *
+     * @param start the first guest page number
+     * @param pages the number of pages, at least 1
+     * @param frame the frame number page {@code start} maps; each next page maps the next frame
+     * @param prot the host protection, {@link Prot} bits
+     */
     public record Run(long start, long pages, long frame, int prot) {
+        /** {@return the guest page number just past the run (exclusive)} */
         public long end() {
             return start + pages;
         }
 
+        /**
+         * Where a page of the run is in physical memory.
+         *
+         * @param page a guest page number inside the run
+         * @return the frame number it maps
+         */
         public long frameAt(long page) {
             return frame + (page - start);
         }
@@ -30,7 +44,11 @@ public final class HostMap {
     /** Sum over runs of 1 + (1 if a reserved gap precedes it). */
     private long contributions;
 
-    /** An empty map of a view of {@code size} pages. */
+    /**
+     * An empty map: everything reserved and inaccessible.
+     *
+     * @param size pages of the view, the address space's size in pages
+     */
     public HostMap(long size) {
         this.size = size;
     }
@@ -38,6 +56,8 @@ public final class HostMap {
     /**
      * The host mappings over the guest range: the runs, the reserved gaps
      * between them, and the gap after the last one if it does not end the range.
+     *
+     * @return that count, kept up to date by every change (no walk)
      */
     public long vmas() {
         return contributions + trailingGap();
@@ -47,28 +67,55 @@ public final class HostMap {
         return runs.isEmpty() || runs.lastEntry().getValue().end() < size ? 1 : 0;
     }
 
-    public Iterable<Run> runs() {
+    /** {@return the runs in page order, live: not to be changed while iterated} */
+    Iterable<Run> runs() {
         return runs.values();
     }
 
-    /** The run that maps {@code page}, or null. */
+    /**
+     * The run that maps a page.
+     *
+     * @param page a guest page number
+     * @return the whole run that holds it, or null where nothing is mapped
+     */
     public Run at(long page) {
         Map.Entry<Long, Run> e = runs.floorEntry(page);
         return e != null && e.getValue().end() > page ? e.getValue() : null;
     }
 
-    /** Whether [from, to) is mapped exactly as one stretch of {@code frame}... with {@code prot}. */
+    /**
+     * Whether [from, to) is mapped exactly as one stretch of {@code frame}... with {@code prot}.
+     *
+     * @param from the first guest page number
+     * @param to the guest page number past the last (exclusive)
+     * @param frame the frame number page {@code from} should map
+     * @param prot {@link Prot} bits
+     * @return whether one run covers the range with those frames and that protection
+     */
     public boolean maps(long from, long to, long frame, int prot) {
         Run r = at(from);
         return r != null && r.end() >= to && r.prot() == prot && r.frameAt(from) == frame;
     }
 
+    /**
+     * Whether a change to a range touches anything mapped.
+     *
+     * @param from the first guest page number
+     * @param to the guest page number past the last (exclusive)
+     * @return whether any page of [from, to) is mapped
+     */
     public boolean anyIn(long from, long to) {
         Map.Entry<Long, Run> e = runs.lowerEntry(to);
         return e != null && e.getValue().end() > from;
     }
 
-    /** Runs overlapping [from, to), clipped to it. */
+    /**
+     * Runs overlapping [from, to), clipped to it.
+     *
+     * @param from the first guest page number
+     * @param to the guest page number past the last (exclusive)
+     * @return new runs, in page order, each inside the range
+     */
     public List<Run> within(long from, long to) {
         List<Run> out = new ArrayList<>();
         Map.Entry<Long, Run> first = runs.floorEntry(from);
@@ -84,6 +131,15 @@ public final class HostMap {
         return out;
     }
 
+    /**
+     * Records that the pages now map consecutive frames with a protection,
+     * replacing what they mapped, and merges with neighbours that continue them.
+     *
+     * @param start the first guest page number
+     * @param pages the number of pages, at least 1
+     * @param frame the frame number page {@code start} maps
+     * @param prot {@link Prot} bits
+     */
     public void map(long start, long pages, long frame, int prot) {
         long anchor = anchor(start);
         long last = last(start + pages);
@@ -94,6 +150,13 @@ public final class HostMap {
         contributions += window(anchor, last) - before;
     }
 
+    /**
+     * Records that the pages are back in the reserved, inaccessible state;
+     * parts of runs outside them stay.
+     *
+     * @param start the first guest page number
+     * @param pages the number of pages
+     */
     public void unmap(long start, long pages) {
         long anchor = anchor(start);
         long last = last(start + pages);

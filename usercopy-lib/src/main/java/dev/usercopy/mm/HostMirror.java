@@ -15,9 +15,22 @@ package dev.usercopy.mm;
  * run until it has caught up. Calls come under the machine's lock.
  */
 public interface HostMirror {
-    /** Guest pages [from, to) should map frames {@code frame, frame + 1, ...} with {@code prot} ({@link Prot} bits). */
+    /**
+     * Guest pages [from, to) should map frames {@code frame, frame + 1, ...}
+     * with {@code prot}.
+     *
+     * @param from the first guest page number
+     * @param to the guest page number past the last (exclusive)
+     * @param frame the frame number for page {@code from}
+     * @param prot {@link Prot} bits, never more than the page table grants
+     */
     void map(long from, long to, long frame, int prot);
 
-    /** Guest pages [from, to) should map nothing. */
+    /**
+     * Guest pages [from, to) should map nothing; a frame may be freed once this returns.
+     *
+     * @param from the first guest page number
+     * @param to the guest page number past the last (exclusive)
+     */
     void unmap(long from, long to);
 }

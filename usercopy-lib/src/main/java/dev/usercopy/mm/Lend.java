@@ -108,24 +108,36 @@ public final class Lend implements AutoCloseable {
         }
     }
 
-    /** The buffer's address in the borrower. */
+    /**
+     * {@return the buffer's guest address in the borrower: its offset in its
+     * first page is the same as in the lender}
+     */
     public long address() {
         return base + lenderAddress % PAGE;
     }
 
+    /** {@return the buffer's length in bytes, the same in lender and borrower} */
     public long length() {
         return length;
     }
 
+    /**
+     * {@return whether the borrower may write the buffer (its whole pages are
+     * mapped read-write, and {@link #close} copies head and tail back)}
+     */
     public boolean writable() {
         return writable;
     }
 
-    /** The borrower's range that holds the buffer: whole pages, from {@link #address()} rounded down. */
+    /**
+     * {@return the guest address of the borrower's range that holds the
+     * buffer: whole pages, from {@link #address()} rounded down to a page}
+     */
     public long borrowerBase() {
         return base;
     }
 
+    /** {@return the number of pages in the borrower's range, from {@link #borrowerBase()}; {@link #close} unmaps them all} */
     public long borrowerPages() {
         return pages;
     }

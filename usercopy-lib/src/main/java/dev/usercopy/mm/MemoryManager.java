@@ -44,20 +44,31 @@ public final class MemoryManager implements AutoCloseable {
         COPY_PAGES
     }
 
+    /** The largest guest address space: x86-64's 47-bit user space. */
+    public static final long MAX_ADDRESS_SPACE = 1L << 47;
+
     /**
+     * A machine's sizes and choices, fixed when it is made; start from
+     * {@link #defaults()} and change what a caller needs.
+     *
      * @param frames       frames of physical memory (the memfd is sparse: unused frames cost nothing)
-     * @param faultAround  pages a demand fault maps at once, aligned (1 to {@value #ZERO_RUN})
+     * @param faultAround  pages a demand fault maps at once, aligned (a power of two, 1 to {@value #ZERO_RUN})
      * @param vmaBudget    host mappings this manager may create; 0 for a share of what the host allows
-     * @param addressSpaceSize bytes of guest address space each address space reserves
+     * @param addressSpaceSize bytes of guest address space each address space reserves (a multiple of a page,
+     *                     at most {@link #MAX_ADDRESS_SPACE}; a power of two under {@link Profile#LUDICROUS})
      * @param deviceFrames frames at the top set aside for PhysBorrowed mappings
      * @param forkMode     how fork copies page tables
      * @param profile      the safety profile (see {@link Profile})
      */
-    /** The largest guest address space: x86-64's 47-bit user space. */
-    public static final long MAX_ADDRESS_SPACE = 1L << 47;
-
     public record Config(long frames, int faultAround, long vmaBudget, long addressSpaceSize, long deviceFrames, ForkMode forkMode,
             Profile profile) {
+        /**
+         * Checks the sizes against each other.
+         *
+         * @throws IllegalArgumentException if {@code faultAround} is not a power of two in range, a count is
+         *         negative, no frame is left to allocate, or the address-space size is not one a profile takes
+         * @throws NullPointerException if {@code forkMode} or {@code profile} is null
+         */
         public Config {
             if (faultAround < 1 || faultAround > ZERO_RUN || Integer.bitCount(faultAround) != 1) {
                 throw new IllegalArgumentException("faultAround " + faultAround + " is not a power of two in 1.." + ZERO_RUN);
@@ -79,30 +90,72 @@ public final class MemoryManager implements AutoCloseable {
             Objects.requireNonNull(profile, "profile");
         }
 
+        /**
+         * {@return 4 GiB of frames, fault-around of 16 pages, a share of the host's mappings, 64 GiB
+         * address spaces, 16 device frames, shared page-table leaves on fork, and the profile of
+         * {@link Profile#fromSystemProperty()}}
+         */
         public static Config defaults() {
             return new Config(1L << 20, 16, 0, 64L << 30, 16, ForkMode.SHARED_TABLES, Profile.fromSystemProperty());
         }
 
+        /**
+         * In a copy: changes the size of physical memory.
+         *
+         * @param n frames of physical memory, more than the zeroed and device frames
+         * @return a copy of this config with that many frames
+         */
         public Config withFrames(long n) {
             return new Config(n, faultAround, vmaBudget, addressSpaceSize, deviceFrames, forkMode, profile);
         }
 
+        /**
+         * In a copy: changes how many pages a demand fault maps at once.
+         *
+         * @param pages pages a demand fault maps at once: a power of two, 1 to {@value #ZERO_RUN}
+         * @return a copy of this config with that window
+         */
         public Config withFaultAround(int pages) {
             return new Config(frames, pages, vmaBudget, addressSpaceSize, deviceFrames, forkMode, profile);
         }
 
+        /**
+         * In a copy: changes how many host mappings the manager may create.
+         *
+         * @param n host mappings the manager may create; 0 for a share of what the host allows
+         * @return a copy of this config with that budget
+         */
         public Config withVmaBudget(long n) {
             return new Config(frames, faultAround, n, addressSpaceSize, deviceFrames, forkMode, profile);
         }
 
+        /**
+         * In a copy: changes the guest address-space size.
+         *
+         * @param bytes guest address space each address space reserves: a multiple of a page, at most
+         *        {@link #MAX_ADDRESS_SPACE}
+         * @return a copy of this config with that size
+         */
         public Config withAddressSpaceSize(long bytes) {
             return new Config(frames, faultAround, vmaBudget, bytes, deviceFrames, forkMode, profile);
         }
 
+        /**
+         * In a copy: changes how fork copies page tables.
+         *
+         * @param mode how fork copies page tables
+         * @return a copy of this config with that mode
+         */
         public Config withForkMode(ForkMode mode) {
             return new Config(frames, faultAround, vmaBudget, addressSpaceSize, deviceFrames, mode, profile);
         }
 
+        /**
+         * In a copy: changes the safety profile.
+         *
+         * @param p the safety profile; Ludicrous needs a power-of-two address-space size
+         * @return a copy of this config with that profile
+         */
         public Config withProfile(Profile p) {
             return new Config(frames, faultAround, vmaBudget, addressSpaceSize, deviceFrames, forkMode, p);
         }
@@ -133,6 +186,12 @@ public final class MemoryManager implements AutoCloseable {
     private final Map<Long, CachedPage> cachedPages = new HashMap<>();
     private boolean closed;
 
+    /**
+     * A machine: creates its memfd of frames (sparse: unused frames cost
+     * nothing). Close it to give the memfd and every address space back.
+     *
+     * @param config its sizes and choices
+     */
     public MemoryManager(Config config) {
         this.config = config;
         this.memory = PhysicalMemory.create(config.frames());
@@ -142,6 +201,7 @@ public final class MemoryManager implements AutoCloseable {
         this.vmaBudget = config.vmaBudget() > 0 ? config.vmaBudget() : PROCESS_VMA_BUDGET;
     }
 
+    /** A machine with {@link Config#defaults()}. */
     public MemoryManager() {
         this(Config.defaults());
     }
@@ -150,16 +210,23 @@ public final class MemoryManager implements AutoCloseable {
      * The host file descriptor of the machine's frames (a memfd; frame
      * {@code n} at offset {@code n * PAGE}), for a {@link HostMirror} in
      * another process: a guest process maps its frames from its own copy.
+     *
+     * @return the descriptor, owned by this manager: valid until {@link #close}
      */
     public int frameFile() {
         return memory.fd();
     }
 
+    /** {@return the sizes and choices this machine was made with} */
     public Config config() {
         return config;
     }
 
-    /** A new, empty address space. */
+    /**
+     * A new, empty address space; ENOMEM when its host mappings do not fit the budget.
+     *
+     * @return the space; the caller closes it (or closing the manager does)
+     */
     public AddressSpace newAddressSpace() {
         lock.lock();
         try {
@@ -429,8 +496,19 @@ public final class MemoryManager implements AutoCloseable {
 
     private record CachedPage(PageCache cache, long filePage) {}
 
+    /**
+     * The machine's use of its resources at one moment.
+     *
+     * @param frames frames the allocator owns (the zeroed and device frames not counted)
+     * @param freeFrames of those, frames free now
+     * @param usedFrames of those, frames in use now: {@code frames - freeFrames}
+     * @param vmas host mappings this manager holds now, by its model
+     * @param vmaBudget the most host mappings it may hold
+     * @param addressSpaces address spaces open now
+     */
     public record Stats(long frames, long freeFrames, long usedFrames, long vmas, long vmaBudget, int addressSpaces) {}
 
+    /** {@return the machine's use of its resources now, read under its lock} */
     public Stats stats() {
         lock.lock();
         try {

@@ -32,12 +32,18 @@ public enum Profile {
     /** The system property a process chooses its profile with. */
     public static final String PROPERTY = "usercopy.profile";
 
-    /** Whether user-access calls check ranges against user space ({@code access_ok}). */
+    /** {@return whether user-access calls check ranges against user space ({@code access_ok}): all but Ludicrous} */
     public boolean checksAccess() {
         return this != LUDICROUS;
     }
 
-    /** The profile named (case-insensitively) by {@code name}. */
+    /**
+     * The profile named by a string, such as the system property's value.
+     *
+     * @param name a profile's name, any case, surrounding blanks ignored
+     * @return the profile
+     * @throws IllegalArgumentException if no profile has that name; the message lists the names
+     */
     public static Profile of(String name) {
         for (Profile p : values()) {
             if (p.name().equalsIgnoreCase(name.strip())) {
@@ -48,7 +54,12 @@ public enum Profile {
                 + Arrays.stream(values()).map(p -> p.name().toLowerCase(Locale.ROOT)).toList());
     }
 
-    /** The profile the system property {@value #PROPERTY} names, or Performance when it is not set. */
+    /**
+     * The profile the system property {@value #PROPERTY} names.
+     *
+     * @return that profile, or Performance when the property is not set or blank
+     * @throws IllegalArgumentException if the property names no profile
+     */
     public static Profile fromSystemProperty() {
         String name = System.getProperty(PROPERTY);
         return name == null || name.isBlank() ? PERFORMANCE : of(name);

@@ -5,19 +5,29 @@ package dev.usercopy.mm;
  * grant providers).
  */
 public sealed interface Provider {
-    /** The provider of the part of a grant that starts {@code pages} pages in. */
+    /**
+     * The provider for the part of a grant that starts some pages in, when a
+     * grant is split (munmap, mprotect of part of it).
+     *
+     * @param pages how many pages in the part starts, 0 or more
+     * @return a provider whose first page is this one's page {@code pages}
+     */
     Provider skip(long pages);
 
-    /** Whether writes through any mapping reach the one frame (no copy-on-write). */
+    /** {@return whether writes through any mapping reach the one frame (no copy-on-write, in this space or across fork)} */
     boolean shared();
 
     /**
      * Owned memory, private: lazily backed by the zeroed frames, or by the
      * file when {@code cowFile} is set (a private file mapping); copy-on-write
      * after fork.
+     *
+     * @param cowFile the file range a page is read from on its first touch, or
+     *        {@code null} for anonymous memory
      */
     record Allocated(FileRef cowFile) implements Provider {
-        public static final Allocated ANONYMOUS = new Allocated(null);
+        /** Private anonymous memory (MAP_PRIVATE | MAP_ANONYMOUS): zero-filled on first touch. */
+        static final Allocated ANONYMOUS = new Allocated(null);
 
         @Override
         public Provider skip(long pages) {
@@ -43,7 +53,11 @@ public sealed interface Provider {
         }
     }
 
-    /** Frames outside the allocator, starting at {@code base} (device memory): not refcounted. */
+    /**
+     * Frames outside the allocator (device memory): not refcounted.
+     *
+     * @param base the frame number behind the grant's first page; page {@code i} is frame {@code base + i}
+     */
     record PhysBorrowed(long base) implements Provider {
         @Override
         public Provider skip(long pages) {
@@ -62,6 +76,11 @@ public sealed interface Provider {
      * them (Linux's VM_MAYWRITE: mprotect cannot add write beyond it).
      * {@code lent}: made by a {@link Lend}, which must be able to take it all
      * back, so a fork does not inherit it (VM_DONTCOPY).
+     *
+     * @param lender the address space whose pages these are
+     * @param page the lender's guest page number behind the grant's first page
+     * @param mayWrite whether the borrower may ever write the pages
+     * @param lent whether a {@link Lend} made the grant
      */
     record External(AddressSpace lender, long page, boolean mayWrite, boolean lent) implements Provider {
         @Override
@@ -75,7 +94,11 @@ public sealed interface Provider {
         }
     }
 
-    /** A shared mapping of a host file: writes reach the file on msync. */
+    /**
+     * A shared mapping of a host file: writes reach the file on msync.
+     *
+     * @param file the file range behind the grant's first page
+     */
     record FmapBorrowed(FileRef file) implements Provider {
         @Override
         public Provider skip(long pages) {

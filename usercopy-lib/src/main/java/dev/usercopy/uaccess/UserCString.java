@@ -20,6 +20,11 @@ public final class UserCString {
      * EFAULT when a byte before the NUL cannot be read or the string runs
      * past the end of user space, ENAMETOOLONG when no NUL lies within
      * {@code max} bytes (Linux's {@code PATH_MAX} for a path).
+     *
+     * @param space the guest's address space
+     * @param address the guest address of the string
+     * @param max the most bytes to read, NUL included
+     * @return the bytes before the NUL, a new array
      */
     public static byte[] read(AddressSpace space, long address, int max) {
         if (address < 0 || address >= space.size()) {

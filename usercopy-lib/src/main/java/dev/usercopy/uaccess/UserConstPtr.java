@@ -10,7 +10,16 @@ public final class UserConstPtr extends UserPointer<UserConstPtr> {
         super(space, address, layout);
     }
 
-    /** A pointer to a {@code layout} at guest {@code address}; nothing is checked until it is used. */
+    /**
+     * A pointer to a value at a guest address, as a syscall receives it;
+     * nothing is checked until it is used.
+     *
+     * @param space the guest's address space
+     * @param address the guest address
+     * @param layout what it points at; its size and alignment drive the checks
+     * @return the pointer
+     * @throws IllegalArgumentException if the layout has no bytes
+     */
     public static UserConstPtr of(AddressSpace space, long address, MemoryLayout layout) {
         return new UserConstPtr(space, address, layout);
     }

@@ -39,6 +39,11 @@ public final class UserIovec {
      * past a total of {@link #MAX_RW_COUNT} are cut. {@code count} is the
      * C {@code unsigned int} the kernel passes on (the high half of the
      * register is dropped).
+     *
+     * @param space the guest's address space
+     * @param iov the guest address of the first {@code struct iovec} (16 bytes each)
+     * @param count the number of iovecs, as the syscall's unsigned int
+     * @return the buffers; no page of them is touched yet
      */
     public static UserIovec importFrom(AddressSpace space, long iov, int count) {
         long n = Integer.toUnsignedLong(count);
@@ -77,12 +82,12 @@ public final class UserIovec {
         }
     }
 
-    /** How many buffers. */
+    /** {@return how many buffers, 0 to {@link #IOV_MAX}, empty ones included} */
     public int count() {
         return ranges.length / 2;
     }
 
-    /** Their total length, at most {@link #MAX_RW_COUNT}. */
+    /** {@return their total length in bytes, at most {@link #MAX_RW_COUNT}} */
     public long total() {
         long n = 0;
         for (int i = 1; i < ranges.length; i += 2) {
@@ -94,6 +99,10 @@ public final class UserIovec {
     /**
      * The buffers without their first {@code by} bytes (a writev that goes
      * on after a partial count): buffers emptied drop out, one is kept.
+     *
+     * @param by bytes to drop, 0 to {@link #total()}
+     * @return the rest of the buffers
+     * @throws IllegalArgumentException if {@code by} is negative or past the total
      */
     public UserIovec advance(long by) {
         if (by < 0 || by > total()) {
@@ -113,12 +122,26 @@ public final class UserIovec {
         return new UserIovec(space, java.util.Arrays.copyOfRange(out, i, out.length));
     }
 
-    /** {@code readv} from host {@code fd} straight into the buffers: the host's count or -errno (0 for no buffers). */
+    /**
+     * {@code readv(2)} from a host file straight into the buffers, as
+     * {@link UserWritable#readFrom(int, boolean)} does for one.
+     *
+     * @param fd a host file descriptor the caller owns
+     * @param regularFile whether {@code fd} is a regular file: the transfer may then go on in chunks
+     * @return the host's count, -errno when nothing was read, 0 for no buffers
+     */
     public long readFrom(int fd, boolean regularFile) {
         return ranges.length == 0 ? 0 : space.hostIo(HostIo.READV, fd, ranges, 0, regularFile);
     }
 
-    /** {@code writev} of the buffers to host {@code fd}: the host's count or -errno (0 for no buffers). */
+    /**
+     * {@code writev(2)} of the buffers to a host file, as
+     * {@link UserReadable#writeTo(int, boolean)} does for one.
+     *
+     * @param fd a host file descriptor the caller owns
+     * @param regularFile whether {@code fd} is a regular file: the transfer may then go on in chunks
+     * @return the host's count, -errno when nothing was written, 0 for no buffers
+     */
     public long writeTo(int fd, boolean regularFile) {
         return ranges.length == 0 ? 0 : space.hostIo(HostIo.WRITEV, fd, ranges, 0, regularFile);
     }

@@ -44,28 +44,38 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
 
     abstract P make(long address, MemoryLayout layout);
 
+    /** {@return the address space the guest address belongs to} */
     public final AddressSpace space() {
         return space;
     }
 
+    /** {@return the guest address, unchecked: it may be null, unaligned or unmapped} */
     public final long address() {
         return address;
     }
 
+    /** {@return the layout of what the pointer points at: its size and alignment decide each access's checks} */
     public final MemoryLayout layout() {
         return layout;
     }
 
+    /** {@return whether the address is 0, which every access refuses with EFAULT} */
     public final boolean isNull() {
         return address == 0;
     }
 
-    /** Empty for a null pointer. */
+    /** {@return this pointer, or empty for a null one, as syscalls whose argument is optional treat it} */
     public final Optional<P> nullable() {
         return isNull() ? Optional.empty() : Optional.of(make(address, layout));
     }
 
-    /** A pointer to member {@code name} of the struct or union this one points at. */
+    /**
+     * A pointer to a member of the struct or union this one points at (C's {@code &p->name}).
+     *
+     * @param name the member's name in the group layout
+     * @return a pointer to it, with its layout; EFAULT where the address would wrap around
+     * @throws IllegalArgumentException if the layout is not a struct or union, or has no such member
+     */
     public final P field(String name) {
         if (!(layout instanceof GroupLayout group)) {
             throw new IllegalArgumentException(layout + " is not a struct or union");
@@ -74,7 +84,12 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         return make(offset(group.byteOffset(path)), group.select(path));
     }
 
-    /** A pointer {@code index} elements of this layout on (C's {@code p + index}). */
+    /**
+     * A pointer some elements of this layout on (C's {@code p + index}).
+     *
+     * @param index elements, negative to go back
+     * @return the pointer, with the same layout; EINVAL where the byte offset overflows, EFAULT where the address wraps
+     */
     public final P element(long index) {
         return make(offset(bytes(index)), layout);
     }
@@ -121,7 +136,12 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         space.populate(address, length, write);
     }
 
-    /** Pre-faults the pages of the pointee for reading, or writing; EFAULT where that is not allowed. */
+    /**
+     * Pre-faults the pages of the pointee for reading, or writing; EFAULT
+     * where that is not allowed, after the pointer's checks.
+     *
+     * @param write whether to make the pages writable too (breaking copy-on-write)
+     */
     public final void populate(boolean write) {
         check(layout.byteSize(), write);
         if (!space.profile().checksAccess()) {
@@ -129,12 +149,17 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         }
     }
 
-    /** A copy of the value pointed at. */
+    /** {@return a copy in kernel memory of the value pointed at, after the pointer's checks} */
     public final MemorySegment get() {
         return getAsSlice(1);
     }
 
-    /** A copy of {@code count} consecutive values from here. */
+    /**
+     * A copy of consecutive values from here (a C array).
+     *
+     * @param count values, 0 or more (EINVAL if negative); 0 reads nothing and checks nothing
+     * @return a kernel copy of {@code count} times the layout's size bytes
+     */
     public final MemorySegment getAsSlice(long count) {
         if (count < 0) {
             throw new ErrnoException(Errno.EINVAL, address, count, "negative element count");
@@ -153,6 +178,9 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
      * whose bytes are all zero (a NULL-terminated array, argv's shape),
      * checked and copied a page at a time. E2BIG when none of the first
      * {@code max} values is the terminator.
+     *
+     * @param max the most values to read, terminator included
+     * @return the values before the terminator, without it
      */
     public final MemorySegment getAsNullTerminated(long max) {
         byte[] bytes = nullTerminated(max, Errno.E2BIG);
@@ -165,6 +193,10 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
      * The NUL-terminated UTF-8 string here, for a pointer to bytes: at most
      * {@code max} bytes, the NUL among them. ENAMETOOLONG when no NUL fits,
      * EILSEQ when the bytes are not UTF-8.
+     *
+     * @param max the most bytes to read, NUL included
+     * @return the string without its NUL
+     * @throws IllegalArgumentException if the layout is not one byte
      */
     public final String getAsString(long max) {
         if (layout.byteSize() != 1) {
@@ -213,18 +245,18 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         return true;
     }
 
-    /** The value as a byte, for a pointer to a 1-byte layout. */
+    /** {@return the value as a byte, for a pointer to a 1-byte layout} */
     public final byte getByte() {
         return get().get(ValueLayout.JAVA_BYTE, 0);
     }
 
-    /** The value as an int, for a pointer to a 4-byte layout. */
+    /** {@return the value as an int, little-endian, for a pointer to a 4-byte layout (else IllegalArgumentException)} */
     public final int getInt() {
         requireSize(4);
         return get().get(ValueLayout.JAVA_INT_UNALIGNED, 0);
     }
 
-    /** The value as a long, for a pointer to an 8-byte layout. */
+    /** {@return the value as a long, little-endian, for a pointer to an 8-byte layout (else IllegalArgumentException)} */
     public final long getLong() {
         requireSize(8);
         return get().get(ValueLayout.JAVA_LONG_UNALIGNED, 0);
@@ -241,7 +273,7 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
         return Faults.kernelBuffer(Faults.arrayLength(address, length));
     }
 
-    /** The value as a short, for a pointer to a 2-byte layout. */
+    /** {@return the value as a short, little-endian, for a pointer to a 2-byte layout (else IllegalArgumentException)} */
     public final short getShort() {
         requireSize(2);
         return get().get(ValueLayout.JAVA_SHORT_UNALIGNED, 0);
@@ -260,6 +292,9 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
      * every access; in the checked profiles {@code access_ok} then covers the
      * guest's whole struct and each piece read is checked against the grants
      * and populated before it is copied.
+     *
+     * @param usize the size in bytes of the guest's struct, as the syscall was given it
+     * @return a kernel copy of the layout's size
      */
     public final MemorySegment getStruct(long usize) {
         MemorySegment out = kernelBuffer(address, layout.byteSize());
@@ -276,6 +311,9 @@ public abstract sealed class UserPointer<P extends UserPointer<P>> permits UserC
      * pointer: true when all are zero (size 0 included, with no access),
      * false at the first that is not; EFAULT when one before it cannot be
      * read, or for a negative size. Checked as {@link #getStruct} is.
+     *
+     * @param size bytes to look at
+     * @return whether all of them are zero
      */
     public final boolean checkZeroed(long size) {
         if (size == 0) {

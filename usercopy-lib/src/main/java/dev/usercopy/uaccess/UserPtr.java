@@ -14,7 +14,16 @@ public final class UserPtr extends UserPointer<UserPtr> {
         super(space, address, layout);
     }
 
-    /** A pointer to a {@code layout} at guest {@code address}; nothing is checked until it is used. */
+    /**
+     * A pointer to a value at a guest address, as a syscall receives it;
+     * nothing is checked until it is used.
+     *
+     * @param space the guest's address space
+     * @param address the guest address
+     * @param layout what it points at; its size and alignment drive the checks
+     * @return the pointer
+     * @throws IllegalArgumentException if the layout has no bytes
+     */
     public static UserPtr of(AddressSpace space, long address, MemoryLayout layout) {
         return new UserPtr(space, address, layout);
     }
@@ -24,12 +33,16 @@ public final class UserPtr extends UserPointer<UserPtr> {
         return new UserPtr(space(), address, layout);
     }
 
-    /** The same pointer, read-only. */
+    /** {@return the same pointer, only for reading, to hand to code that must not write through it} */
     public UserConstPtr asConst() {
         return new UserConstPtr(space(), address(), layout());
     }
 
-    /** Writes {@code value}, exactly the layout's size, at the pointer. */
+    /**
+     * Writes a value at the pointer, after the pointer's checks.
+     *
+     * @param value exactly the layout's size (else EINVAL)
+     */
     public void set(MemorySegment value) {
         if (value.byteSize() != layout().byteSize()) {
             throw new ErrnoException(Errno.EINVAL, address(), value.byteSize(), "value of " + value.byteSize() + " bytes for " + layout());
@@ -37,7 +50,12 @@ public final class UserPtr extends UserPointer<UserPtr> {
         setAsSlice(value);
     }
 
-    /** Writes {@code values}, a whole number of this layout's size, from the pointer on. */
+    /**
+     * Writes consecutive values from the pointer on (a C array); EFAULT, with
+     * the bytes written before the fault, when one cannot be written.
+     *
+     * @param values a whole number of the layout's size (else EINVAL); empty writes nothing
+     */
     public void setAsSlice(MemorySegment values) {
         long length = values.byteSize();
         if (length % layout().byteSize() != 0) {
@@ -53,11 +71,21 @@ public final class UserPtr extends UserPointer<UserPtr> {
         }
     }
 
+    /**
+     * Writes the value, for a pointer to a 1-byte layout (else IllegalArgumentException).
+     *
+     * @param value the bits to write; signed or unsigned alike
+     */
     public void setByte(byte value) {
         requireSize(1);
         set(MemorySegment.ofArray(new byte[] {value}));
     }
 
+    /**
+     * Writes the value, little-endian, for a pointer to a 2-byte layout (else IllegalArgumentException).
+     *
+     * @param value the bits to write; signed or unsigned alike
+     */
     public void setShort(short value) {
         requireSize(2);
         MemorySegment v = kernelBuffer(address(), 2);
@@ -65,6 +93,11 @@ public final class UserPtr extends UserPointer<UserPtr> {
         set(v);
     }
 
+    /**
+     * Writes the value, little-endian, for a pointer to a 4-byte layout (else IllegalArgumentException).
+     *
+     * @param value the bits to write; signed or unsigned alike
+     */
     public void setInt(int value) {
         requireSize(4);
         MemorySegment v = kernelBuffer(address(), 4);
@@ -72,6 +105,11 @@ public final class UserPtr extends UserPointer<UserPtr> {
         set(v);
     }
 
+    /**
+     * Writes the value, little-endian, for a pointer to a 8-byte layout (else IllegalArgumentException).
+     *
+     * @param value the bits to write; signed or unsigned alike
+     */
     public void setLong(long value) {
         requireSize(8);
         MemorySegment v = kernelBuffer(address(), 8);

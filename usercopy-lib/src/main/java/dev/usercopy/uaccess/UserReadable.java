@@ -15,13 +15,20 @@ import dev.usercopy.uapi.Errno;
  * in {@link ErrnoException#done()}. Numbers are little-endian (x86-64).
  */
 public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
+    /** {@return the address space the slice's guest address belongs to} */
     AddressSpace space();
 
+    /** {@return the guest address of the slice's first byte} */
     long address();
 
+    /** {@return the slice's length in bytes, 0 or more} */
     long length();
 
-    /** Copies the slice into {@code dst}, which must be exactly as long (else EINVAL). */
+    /**
+     * Copies the slice into {@code dst}, which must be exactly as long (else EINVAL).
+     *
+     * @param dst the kernel buffer, {@link #length()} bytes; on EFAULT the bytes not copied are zeroed
+     */
     default void copyToSlice(byte[] dst) {
         if (dst.length != length()) {
             throw new ErrnoException(Errno.EINVAL, address(), length(), "kernel buffer of " + dst.length + " bytes for a slice of " + length());
@@ -38,6 +45,9 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      * Copies the first {@code min(length, dst.length)} bytes into
      * {@code dst} and returns that count; EFAULT (with the bytes done) when a
      * byte before it cannot be read.
+     *
+     * @param dst the kernel buffer, of any length
+     * @return bytes copied: the smaller of the two lengths
      */
     default long copyCommonBytesToSlice(byte[] dst) {
         int n = (int) Math.min(length(), dst.length);
@@ -48,7 +58,11 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
         return n;
     }
 
-    /** Copies the slice into {@code dst}, which must be exactly as long (else EINVAL). */
+    /**
+     * Copies the slice into {@code dst}, which must be exactly as long (else EINVAL).
+     *
+     * @param dst kernel memory of {@link #length()} bytes; on EFAULT the bytes not copied are zeroed
+     */
     default void copyToSegment(MemorySegment dst) {
         if (dst.byteSize() != length()) {
             throw new ErrnoException(Errno.EINVAL, address(), length(), "kernel segment of " + dst.byteSize() + " bytes for a slice of " + length());
@@ -63,6 +77,8 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      * The slice's bytes in a new array; EINVAL if longer than an array can
      * be. The kernel buffer grows as bytes arrive, so a huge length over
      * unmapped memory is EFAULT, not a huge allocation.
+     *
+     * @return a new array of {@link #length()} bytes
      */
     default byte[] toByteArray() {
         return Faults.copyGrowing(space(), address(), length(), "copy from user").toArray(ValueLayout.JAVA_BYTE);
@@ -72,44 +88,54 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      * {@code write(2)} of the slice to host {@code fd}, straight from the
      * guest's pages (see {@link AddressSpace#hostIo}): the host kernel stops
      * where the guest could not read, so the count or EFAULT is Linux's. At
-     * most {@link UserIovec#MAX_RW_COUNT} bytes. Returns the host's count or
-     * {@code -errno}.
+     * most {@link UserIovec#MAX_RW_COUNT} bytes.
+     *
+     * @param fd a host file descriptor the caller owns
+     * @param regularFile whether {@code fd} is a regular file: the transfer may then go on in chunks
+     * @return the host's count, or {@code -errno} when nothing was written
      */
     default long writeTo(int fd, boolean regularFile) {
         return space().hostIo(HostIo.WRITE, fd, new long[] {address(), Math.min(length(), UserIovec.MAX_RW_COUNT)}, 0, regularFile);
     }
 
-    /** {@code pwrite64} to host {@code fd} at {@code offset}, as {@link #writeTo(int, boolean)}. */
+    /**
+     * {@code pwrite64(2)} to host {@code fd} at {@code offset}, as {@link #writeTo(int, boolean)}.
+     *
+     * @param fd a host file descriptor the caller owns
+     * @param offset the file offset in bytes; the file's position is not moved
+     * @param regularFile whether {@code fd} is a regular file
+     * @return the host's count, or {@code -errno} when nothing was written
+     */
     default long writeTo(int fd, long offset, boolean regularFile) {
         return space().hostIo(HostIo.PWRITE, fd, new long[] {address(), Math.min(length(), UserIovec.MAX_RW_COUNT)}, offset, regularFile);
     }
 
-    /** The first byte (EINVAL if the slice is empty). */
+    /** {@return the first byte (EINVAL if the slice is empty; EFAULT if it cannot be read)} */
     default byte readU8() {
         return Faults.readNumber(this, 1).get(0);
     }
 
-    /** The first 2 bytes as an unsigned 16-bit number in a short (EINVAL if shorter). */
+    /** {@return the first 2 bytes as an unsigned 16-bit number in a short (EINVAL if shorter)} */
     default short readU16() {
         return Faults.readNumber(this, 2).getShort(0);
     }
 
-    /** The first 4 bytes as an unsigned 32-bit number in an int (EINVAL if shorter). */
+    /** {@return the first 4 bytes as an unsigned 32-bit number in an int (EINVAL if shorter)} */
     default int readU32() {
         return Faults.readNumber(this, 4).getInt(0);
     }
 
-    /** The first 8 bytes (EINVAL if shorter). */
+    /** {@return the first 8 bytes as a 64-bit number (EINVAL if shorter)} */
     default long readU64() {
         return Faults.readNumber(this, 8).getLong(0);
     }
 
-    /** A {@code usize} of x86-64: the first 8 bytes (EINVAL if shorter). */
+    /** {@return a {@code usize} of x86-64: the first 8 bytes (EINVAL if shorter)} */
     default long readUsize() {
         return readU64();
     }
 
-    /** The slice as UTF-8 text: EILSEQ at the first malformed byte. */
+    /** {@return the slice as UTF-8 text: EILSEQ naming the guest address of the first malformed byte} */
     default String copyToString() {
         return Faults.utf8(toByteArray(), address(), length());
     }
@@ -119,6 +145,10 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      * {@code strncpy_from_user}: at most {@code min(length, max)} bytes, the
      * NUL among them. ENAMETOOLONG when no NUL fits, EFAULT when a byte before
      * the NUL cannot be read, EILSEQ when the bytes are not UTF-8.
+     *
+     * @param max the most bytes to read, NUL included (such as {@code PATH_MAX}, 4096)
+     * @return the string without its NUL
+     * @throws IllegalArgumentException if {@code max} is negative
      */
     default String readCString(int max) {
         if (max < 0) {
@@ -142,6 +172,8 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      * first non-zero byte, so a page that cannot be read after it does not
      * matter; EFAULT, with the zero bytes before it as done, when one before
      * it cannot be read.
+     *
+     * @return whether every byte is zero
      */
     default boolean checkZeroed() {
         return ExtensibleStruct.checkZeroed(space()::copyFromUser, address(), length());
@@ -156,12 +188,18 @@ public sealed interface UserReadable permits UserSliceRo, UserSliceRw {
      * byte that decides the outcome cannot be read; then {@code dst} holds
      * the common bytes before the fault and zeros after them. On E2BIG
      * {@code dst} is untouched.
+     *
+     * @param dst the kernel's struct, as long as the kernel knows it
      */
     default void copyStructToSlice(byte[] dst) {
         ExtensibleStruct.copy(space()::copyFromUser, MemorySegment.ofArray(dst), address(), length());
     }
 
-    /** {@link #copyStructToSlice} into a segment the kernel owns. */
+    /**
+     * {@link #copyStructToSlice} into a segment the kernel owns.
+     *
+     * @param dst the kernel's struct, as long as the kernel knows it
+     */
     default void copyStructToSegment(MemorySegment dst) {
         ExtensibleStruct.copy(space()::copyFromUser, dst, address(), length());
     }

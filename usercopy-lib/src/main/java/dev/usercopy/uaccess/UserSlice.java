@@ -39,17 +39,44 @@ public abstract sealed class UserSlice<S extends UserSlice<S>> permits UserSlice
         this.length = length;
     }
 
-    /** Read-only slice: EFAULT when the range is outside user space or the length negative. */
+    /**
+     * Read-only slice: EFAULT when the range is outside user space (unless the
+     * space's profile skips {@code access_ok}) or the length negative. Nothing
+     * is read or mapped yet.
+     *
+     * @param space the guest's address space
+     * @param address the guest address the syscall was given
+     * @param length bytes
+     * @return the slice
+     */
     public static UserSliceRo ro(AddressSpace space, long address, long length) {
         return new UserSliceRo(space, address, length);
     }
 
-    /** Write-only slice: EFAULT when the range is outside user space or the length negative. */
+    /**
+     * Write-only slice: EFAULT when the range is outside user space (unless the
+     * space's profile skips {@code access_ok}) or the length negative. Nothing
+     * is read or mapped yet.
+     *
+     * @param space the guest's address space
+     * @param address the guest address the syscall was given
+     * @param length bytes
+     * @return the slice
+     */
     public static UserSliceWo wo(AddressSpace space, long address, long length) {
         return new UserSliceWo(space, address, length);
     }
 
-    /** Read-write slice: EFAULT when the range is outside user space or the length negative. */
+    /**
+     * Read-write slice: EFAULT when the range is outside user space (unless the
+     * space's profile skips {@code access_ok}) or the length negative. Nothing
+     * is read or mapped yet.
+     *
+     * @param space the guest's address space
+     * @param address the guest address the syscall was given
+     * @param length bytes
+     * @return the slice
+     */
     public static UserSliceRw rw(AddressSpace space, long address, long length) {
         return new UserSliceRw(space, address, length);
     }
@@ -57,23 +84,32 @@ public abstract sealed class UserSlice<S extends UserSlice<S>> permits UserSlice
     /** A slice of the same type over a sub-range of this one. */
     abstract S make(long address, long length);
 
+    /** {@return the address space the guest address belongs to} */
     public final AddressSpace space() {
         return space;
     }
 
+    /** {@return the guest address of the first byte, as the syscall was given it} */
     public final long address() {
         return address;
     }
 
+    /** {@return the length in bytes, 0 or more} */
     public final long length() {
         return length;
     }
 
+    /** {@return whether the length is 0: a copy of it moves nothing and cannot fault} */
     public final boolean isEmpty() {
         return length == 0;
     }
 
-    /** The first {@code index} bytes and the rest; empty when {@code index} is past the end or negative. */
+    /**
+     * The first {@code index} bytes and the rest.
+     *
+     * @param index bytes in the first half, 0 to {@link #length()}
+     * @return the halves; empty when {@code index} is past the end or negative
+     */
     public final Optional<Split<S>> splitAt(long index) {
         if (index < 0 || index > length) {
             return Optional.empty();
@@ -81,12 +117,23 @@ public abstract sealed class UserSlice<S extends UserSlice<S>> permits UserSlice
         return Optional.of(new Split<>(make(address, index), make(address + index, length - index)));
     }
 
-    /** The slice without its first {@code by} bytes; empty when {@code by} is past the end or negative. */
+    /**
+     * The slice without its first bytes, as a syscall moves on after a partial copy.
+     *
+     * @param by bytes to drop, 0 to {@link #length()}
+     * @return the rest; empty when {@code by} is past the end or negative
+     */
     public final Optional<S> advance(long by) {
         return splitAt(by).map(Split::second);
     }
 
-    /** The first {@code to} bytes, or the whole slice when it is shorter. */
+    /**
+     * The slice cut to a largest length, as a syscall caps a count.
+     *
+     * @param to the most bytes to keep, 0 or more
+     * @return the first {@code to} bytes, or the whole slice when it is shorter
+     * @throws IllegalArgumentException if {@code to} is negative
+     */
     public final S limit(long to) {
         if (to < 0) {
             throw new IllegalArgumentException("negative limit " + to);
@@ -94,17 +141,31 @@ public abstract sealed class UserSlice<S extends UserSlice<S>> permits UserSlice
         return make(address, Math.min(to, length));
     }
 
-    /** Empty for a null guest pointer (address 0), as syscalls whose buffer is optional treat it. */
+    /** {@return this slice, or empty for a null guest pointer (address 0), as syscalls whose buffer is optional treat it} */
     public final Optional<S> noneIfNull() {
         return address == 0 ? Optional.empty() : Optional.of(make(address, length));
     }
 
-    /** Consecutive slices of exactly {@code size} bytes; a shorter rest at the end is left out. */
+    /**
+     * Consecutive slices of exactly {@code size} bytes, such as an array of
+     * fixed-size structs; a shorter rest at the end is left out.
+     *
+     * @param size bytes of each slice, positive
+     * @return the slices, in address order; nothing is copied until the caller reads one
+     * @throws IllegalArgumentException if {@code size} is not positive
+     */
     public final Iterable<S> inExactChunks(long size) {
         return chunks(size, length - length % checkChunk(size));
     }
 
-    /** Consecutive slices of {@code size} bytes, the last one shorter if the length is not a multiple. */
+    /**
+     * Consecutive slices of {@code size} bytes, the last one shorter if the
+     * length is not a multiple, such as a copy through a bounce buffer of that size.
+     *
+     * @param size bytes of each slice but the last, positive
+     * @return the slices, in address order
+     * @throws IllegalArgumentException if {@code size} is not positive
+     */
     public final Iterable<S> inVariableChunks(long size) {
         checkChunk(size);
         return chunks(size, length);
@@ -144,6 +205,12 @@ public abstract sealed class UserSlice<S extends UserSlice<S>> permits UserSlice
         return getClass().getSimpleName() + "[0x" + Long.toHexString(address) + ", +" + length + "]";
     }
 
-    /** The two halves of {@link #splitAt}. */
+    /**
+     * The two halves of {@link #splitAt}.
+     *
+     * @param <S> the slice type
+     * @param first the bytes before the split point
+     * @param second the bytes from the split point on
+     */
     public record Split<S>(S first, S second) {}
 }

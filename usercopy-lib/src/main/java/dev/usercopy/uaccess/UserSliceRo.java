@@ -17,6 +17,9 @@ public final class UserSliceRo extends UserSlice<UserSliceRo> implements UserRea
     /**
      * Lends this buffer to {@code borrower}, read-only (see {@link Lend}):
      * the borrower sees only the buffer's bytes. Close the lend to end it.
+     *
+     * @param borrower an address space of the same machine
+     * @return the lend, which holds the borrower's range until closed
      */
     public Lend lendTo(AddressSpace borrower) {
         return space().lend(address(), length(), borrower, false);

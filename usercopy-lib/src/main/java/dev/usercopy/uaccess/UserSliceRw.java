@@ -14,12 +14,12 @@ public final class UserSliceRw extends UserSlice<UserSliceRw> implements UserRea
         return new UserSliceRw(space(), address, length);
     }
 
-    /** The same range, read-only. */
+    /** {@return the same range as a slice that may only be read, to hand to code that must not write it} */
     public UserSliceRo readOnly() {
         return new UserSliceRo(space(), address(), length());
     }
 
-    /** The same range, write-only. */
+    /** {@return the same range as a slice that may only be written} */
     public UserSliceWo writeOnly() {
         return new UserSliceWo(space(), address(), length());
     }
@@ -28,6 +28,9 @@ public final class UserSliceRw extends UserSlice<UserSliceRw> implements UserRea
      * Lends this buffer to {@code borrower}, writable (see {@link Lend}): the
      * borrower sees only the buffer's bytes, and its writes reach them.
      * Close the lend to end it.
+     *
+     * @param borrower an address space of the same machine
+     * @return the lend, which holds the borrower's range until closed
      */
     public Lend lendTo(AddressSpace borrower) {
         return space().lend(address(), length(), borrower, true);
