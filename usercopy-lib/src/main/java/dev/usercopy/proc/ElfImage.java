@@ -15,12 +15,17 @@ import dev.usercopy.mm.MapFlags;
 import dev.usercopy.uapi.Errno;
 
 /**
- * A static x86-64 ELF program ({@code ET_EXEC}, or static-pie {@code ET_DYN})
- * and its loading into an address space, as Linux's {@code load_elf_binary}
- * does for a program without an interpreter: each {@code PT_LOAD} segment a
- * private mapping of the file, the rest of its last file page zeroed, and
- * its bss anonymous pages; {@code PT_GNU_STACK} says whether the stack may
- * execute.
+ * An x86-64 ELF program ({@code ET_EXEC} or {@code ET_DYN}) and its loading
+ * into an address space, as Linux's {@code load_elf_binary} does: each
+ * {@code PT_LOAD} segment a private mapping of the file, the rest of its
+ * last file page zeroed, and its bss anonymous pages; {@code PT_GNU_STACK}
+ * says whether the stack may execute. A dynamically linked program names
+ * its interpreter ({@code PT_INTERP}, the dynamic linker): the interpreter
+ * is loaded too, top-down below {@code mmap_base} as Linux's first mmap
+ * would place it, and the program starts there, told where the program is
+ * by the auxiliary vector ({@code AT_PHDR}, {@code AT_ENTRY},
+ * {@code AT_BASE}). Addresses are Linux's with randomization off
+ * ({@code setarch -R}), scaled to the guest's user space.
  */
 final class ElfImage {
     static final int PT_LOAD = 1;
@@ -30,11 +35,13 @@ final class ElfImage {
     static final int PF_X = 1;
     static final int PF_W = 2;
     static final int PF_R = 4;
+    /** Linux's PATH_MAX: the longest PT_INTERP it reads, its NUL included. */
+    static final int PATH_MAX = 4096;
     /** Where a static-pie program is loaded: Linux picks at random; here a fixed place low in the space. */
     static final long PIE_BASE = 0x10000000L;
     private static final long PAGE = AddressSpace.PAGE;
 
-    record Segment(int type, int flags, long offset, long vaddr, long filesz, long memsz) {}
+    record Segment(int type, int flags, long offset, long vaddr, long filesz, long memsz, long align) {}
 
     final Path file;
     final int type;
@@ -42,9 +49,12 @@ final class ElfImage {
     final long phoff;
     final int phnum;
     final List<Segment> segments;
+    /** The interpreter's path (PT_INTERP, without its NUL); null for a static program. */
+    final byte[] interp;
 
-    private ElfImage(Path file, int type, long entry, long phoff, int phnum, List<Segment> segments) {
+    private ElfImage(Path file, int type, long entry, long phoff, int phnum, List<Segment> segments, byte[] interp) {
         this.file = file;
+        this.interp = interp;
         this.type = type;
         this.entry = entry;
         this.phoff = phoff;
@@ -52,7 +62,7 @@ final class ElfImage {
         this.segments = segments;
     }
 
-    /** Reads the headers; ENOEXEC for anything but a static x86-64 executable, as execve answers. */
+    /** Reads the headers (and the interpreter's path); ENOEXEC for anything but an x86-64 executable, as execve answers. */
     static ElfImage read(Path file) throws IOException {
         try (FileChannel ch = FileChannel.open(file, StandardOpenOption.READ)) {
             ByteBuffer h = ByteBuffer.allocate(64).order(ByteOrder.LITTLE_ENDIAN);
@@ -79,12 +89,13 @@ final class ElfImage {
                 throw noexec(file, "program headers past the end of the file");
             }
             List<Segment> segments = new ArrayList<>();
+            byte[] interp = null;
             for (int i = 0; i < phnum; i++) {
                 int o = 56 * i;
                 Segment s = new Segment(ph.getInt(o), ph.getInt(o + 4), ph.getLong(o + 8), ph.getLong(o + 16), ph.getLong(o + 32),
-                        ph.getLong(o + 40));
-                if (s.type() == PT_INTERP) {
-                    throw noexec(file, "a dynamically linked program (it names an interpreter); only static programs run here");
+                        ph.getLong(o + 40), ph.getLong(o + 48));
+                if (s.type() == PT_INTERP && interp == null) {
+                    interp = interpreterPath(file, ch, s);
                 }
                 if (s.type() == PT_LOAD && (s.filesz() > s.memsz() || s.vaddr() % PAGE != s.offset() % PAGE || s.offset() < 0
                         || s.vaddr() < 0 || s.memsz() < 0 || s.vaddr() + s.memsz() < s.vaddr())) {
@@ -95,25 +106,126 @@ final class ElfImage {
             if (segments.stream().noneMatch(s -> s.type() == PT_LOAD)) {
                 throw noexec(file, "no loadable segment");
             }
-            return new ElfImage(file, type, entry, phoff, phnum, segments);
+            return new ElfImage(file, type, entry, phoff, phnum, segments, interp);
         }
+    }
+
+    /** PT_INTERP's path as load_elf_binary takes it: 2..PATH_MAX bytes ending in a NUL (ENOEXEC otherwise), up to its first NUL. */
+    private static byte[] interpreterPath(Path file, FileChannel ch, Segment s) throws IOException {
+        if (s.filesz() < 2 || s.filesz() > PATH_MAX || s.offset() < 0) {
+            throw noexec(file, "bad PT_INTERP size " + s.filesz());
+        }
+        ByteBuffer b = ByteBuffer.allocate((int) s.filesz());
+        if (ch.read(b, s.offset()) != b.capacity()) {
+            throw noexec(file, "PT_INTERP past the end of the file");
+        }
+        byte[] bytes = b.array();
+        if (bytes[bytes.length - 1] != 0) {
+            throw noexec(file, "PT_INTERP's path is not NUL-terminated");
+        }
+        int n = 0;
+        while (bytes[n] != 0) {
+            n++;
+        }
+        return java.util.Arrays.copyOf(bytes, n);
     }
 
     private static ErrnoException noexec(Path file, String why) {
         return new ErrnoException(Errno.ENOEXEC, 0, 0, file + ": " + why);
     }
 
-    /** Where the program's addresses start: 0 for ET_EXEC, {@link #PIE_BASE} for static-pie. */
-    long base() {
-        return type == 3 ? PIE_BASE : 0;
+    /**
+     * Where the program's addresses start: 0 for ET_EXEC; for ET_DYN with
+     * an interpreter Linux's ELF_ET_DYN_BASE (two thirds of user space
+     * ending at {@code top}), aligned to the largest PT_LOAD alignment; for
+     * static-pie {@link #PIE_BASE}.
+     */
+    long base(long top) {
+        if (type != 3) {
+            return 0;
+        }
+        if (interp == null) {
+            return PIE_BASE;
+        }
+        return (top / 3 * 2) & -Math.max(PAGE, maxAlign());
     }
 
-    /** What {@link #load} made: where to start, the program headers, the first page past the program. */
-    record Loaded(long entry, long phdr, int phnum, long brk, boolean execStack, List<long[]> fileRanges) {}
+    /** The largest power-of-two p_align among the PT_LOAD segments (Linux's maximum_alignment). */
+    private long maxAlign() {
+        long align = PAGE;
+        for (Segment s : segments) {
+            long a = s.align();
+            if (s.type() == PT_LOAD && a > align && Long.bitCount(a) == 1 && a <= 1L << 30) {
+                align = a;
+            }
+        }
+        return align;
+    }
 
-    /** Maps the segments into {@code space}, which must be empty where they go. */
-    Loaded load(AddressSpace space) {
-        long base = base();
+    /** The bytes from the first PT_LOAD's page to the end of the last, as Linux's total_mapping_size. */
+    long span() {
+        long lo = Long.MAX_VALUE;
+        long hi = 0;
+        for (Segment s : segments) {
+            if (s.type() == PT_LOAD) {
+                lo = Math.min(lo, s.vaddr() & -PAGE);
+                hi = Math.max(hi, pageUp(s.vaddr() + s.memsz()));
+            }
+        }
+        return hi - lo;
+    }
+
+    /** The lowest PT_LOAD page's address in the file's own numbering. */
+    private long firstPage() {
+        return segments.stream().filter(s -> s.type() == PT_LOAD).mapToLong(s -> s.vaddr() & -PAGE).min().orElse(0);
+    }
+
+    /**
+     * What {@link #load} made: where the program starts (its interpreter's
+     * entry when it has one), the program's own entry and headers (for
+     * AT_ENTRY and AT_PHDR), the interpreter's base (AT_BASE; 0 for none),
+     * the first page past the program, and the file-backed ranges to read in.
+     */
+    record Loaded(long start, long entry, long phdr, int phnum, long interpBase, long brk, boolean execStack, List<long[]> fileRanges) {}
+
+    /**
+     * Maps the program into {@code space}, which must be empty where it
+     * goes; a dynamically linked one with its interpreter, which
+     * {@code interpreters} finds (a guest path to a host file, with
+     * execve's errnos) and which goes where {@code place} says for its
+     * span (where mmap would put that many bytes). ELIBBAD when the
+     * interpreter is no x86-64 ELF, as Linux answers.
+     */
+    Loaded load(AddressSpace space, long top, java.util.function.LongUnaryOperator place,
+            java.util.function.Function<byte[], Path> interpreters) {
+        Mapped program = map(space, base(top));
+        if (interp == null) {
+            return new Loaded(program.entry, program.entry, program.phdr, phnum, 0, program.end, program.execStack, program.fileRanges);
+        }
+        Path host = interpreters.apply(interp);
+        ElfImage ld;
+        try {
+            ld = read(host);
+        } catch (ErrnoException | IOException e) {
+            throw new ErrnoException(Errno.ELIBBAD, 0, 0, host + ": not an interpreter this loader can run: " + e.getMessage());
+        }
+        long span = ld.span();
+        long at = ld.type == 3 ? place.applyAsLong(span) : ld.firstPage();
+        if (span <= 0 || at < AddressSpace.MIN_ADDRESS || at + span > top || at + span < at) {
+            throw new ErrnoException(Errno.ENOMEM, at, span, host + ": no room for the interpreter");
+        }
+        long bias = ld.type == 3 ? at - ld.firstPage() : 0;
+        Mapped linker = ld.map(space, bias);
+        List<long[]> ranges = new ArrayList<>(program.fileRanges);
+        ranges.addAll(linker.fileRanges);
+        return new Loaded(linker.entry, program.entry, program.phdr, phnum, bias + ld.firstPage(), program.end, program.execStack, ranges);
+    }
+
+    /** One ELF file mapped: its entry, program headers, end and file-backed ranges. */
+    private record Mapped(long entry, long phdr, long end, boolean execStack, List<long[]> fileRanges) {}
+
+    /** Maps the segments at {@code base} plus their addresses. */
+    private Mapped map(AddressSpace space, long base) {
         long end = 0;
         long phdr = 0;
         boolean execStack = false; // x86-64 without PT_GNU_STACK: only ia32 programs get an executable stack (Linux 5.8)
@@ -152,7 +264,7 @@ final class ElfImage {
             }
             end = Math.max(end, pageUp(memEnd));
         }
-        return new Loaded(base + entry, phdr, phnum, end, execStack, fileRanges);
+        return new Mapped(base + entry, phdr, end, execStack, fileRanges);
     }
 
     private static long pageUp(long a) {

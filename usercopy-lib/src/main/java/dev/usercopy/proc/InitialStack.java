@@ -112,7 +112,7 @@ final class InitialStack {
             AT_PHDR, elf.phdr(),
             AT_PHENT, 56,
             AT_PHNUM, elf.phnum(),
-            AT_BASE, 0,
+            AT_BASE, elf.interpBase(),
             AT_FLAGS, 0,
             AT_ENTRY, elf.entry(),
             AT_UID, HOST_AUXV.getOrDefault(AT_UID, 0L),

@@ -13,6 +13,8 @@ import dev.usercopy.platform.NativeCallException;
 import dev.usercopy.platform.Ptrace;
 import dev.usercopy.sys.FileTable;
 import dev.usercopy.sys.FsContext;
+import dev.usercopy.sys.Placement;
+import dev.usercopy.sys.ResourceLimits;
 import dev.usercopy.sys.SignalDelivery;
 import dev.usercopy.sys.Signals;
 import dev.usercopy.sys.Syscalls;
@@ -224,15 +226,18 @@ final class Tracer implements Runnable, Task.Cpu {
         AddressSpace s = mm.newAddressSpace();
         long sp;
         ElfImage.Loaded loaded;
+        Path root = tree.root;
+        FsContext fs = new FsContext(root, options.rw(), root.resolve(program.guestCwd().substring(1)));
         try {
-            loaded = program.elf().load(s);
+            loaded = load(program.elf(), s, fs, ResourceLimits.inherited().stackAtStart());
             sp = InitialStack.mapWithProgram(s, loaded, program.argv(), program.envp(), program.execfn());
         } catch (RuntimeException e) {
+            fs.close();
             s.close();
             throw e;
         }
         // The descriptors stop where the user's soft limit did, not at the JVM's raised one.
-        long nofile = dev.usercopy.sys.ResourceLimits.inherited().soft(dev.usercopy.sys.ResourceLimits.RLIMIT_NOFILE);
+        long nofile = ResourceLimits.inherited().soft(ResourceLimits.RLIMIT_NOFILE);
         FileTable files = FileTable.withStdio((int) Math.max(3, Math.min(nofile < 0 ? 1 << 20 : nofile, 1 << 20)));
         try {
             if (options.stdout() != null) {
@@ -243,19 +248,18 @@ final class Tracer implements Runnable, Task.Cpu {
             }
         } catch (RuntimeException e) {
             files.closeAll();
+            fs.close();
             s.close();
             throw e;
         }
-        Path root = tree.root;
-        task = new Task(s, files, new FsContext(root, options.rw(), root.resolve(program.guestCwd().substring(1))), this,
-                program.exe(), loaded.brk());
+        task = new Task(s, files, fs, this, program.exe(), loaded.brk());
         space = s;
         if (killed) {
             return Ptrace.SIGKILL;
         }
         spawn(arena);
         mapProgram(loaded, sp);
-        child.startAt(loaded.entry(), sp);
+        child.startAt(loaded.start(), sp);
         return serve();
     }
 
@@ -304,6 +308,17 @@ final class Tracer implements Runnable, Task.Cpu {
                 return st; // enough spares: this process ends
             }
         }
+    }
+
+    /** Loads {@code elf} (and its interpreter, looked up in the guest's root) into {@code s}, laid out for a stack limit of {@code stackLimit}. */
+    private static ElfImage.Loaded load(ElfImage elf, AddressSpace s, FsContext fs, long stackLimit) {
+        long top = Placement.userTop(s);
+        long base = Placement.mmapBase(top, stackLimit);
+        // Where the first mmap goes: top-down below mmap_base; bottom-up from a third of user space when the stack is unlimited.
+        java.util.function.LongUnaryOperator place = stackLimit == ResourceLimits.INFINITY
+                ? span -> (top / 3 + PAGE - 1) & -PAGE
+                : span -> (base - span) & -PAGE;
+        return elf.load(s, top, place, fs::interpreter);
     }
 
     /** Spawns this process's stub; a signal met in an injected call before the guest has a task is dropped. */
@@ -622,7 +637,7 @@ final class Tracer implements Runnable, Task.Cpu {
         ElfImage.Loaded loaded;
         long sp;
         try {
-            loaded = elf.load(fresh);
+            loaded = load(elf, fresh, task.fs(), task.limits().stackAtStart());
             sp = InitialStack.mapWithProgram(fresh, loaded, argv, envp, execfn);
         } catch (ErrnoException e) {
             fresh.close();
@@ -639,7 +654,7 @@ final class Tracer implements Runnable, Task.Cpu {
         task.execed(fresh, loaded.brk(), exe); // the old space released (closed with its last user); the task holds the new one
         space = fresh;
         mapProgram(loaded, sp);
-        child.startAt(loaded.entry(), sp);
+        child.startAt(loaded.start(), sp);
         child.resetXstate(); // Linux clears the FPU state at execve
         return 0;
     }

@@ -35,7 +35,6 @@ final class Exec {
     static final long MAX_ARG_BYTES = 2L << 20;
     /** Interpreters of interpreters: Linux allows four rewrites. */
     static final int MAX_DEPTH = 4;
-    private static final int X_OK = 1;
 
     private Exec() {}
 
@@ -149,19 +148,9 @@ final class Exec {
             own = true;
         }
         try {
-            byte[] st = new byte[HostFiles.STAT_SIZE];
-            long r = HostFiles.fstatat((int) fd, new byte[0], st, HostFiles.AT_EMPTY_PATH);
-            if (r < 0 || (Stat.mode(st) & HostFiles.S_IFMT) != HostFiles.S_IFREG) {
-                throw new ErrnoException(Errno.EACCES, 0, 0, "not a regular file");
-            }
-            if (HostFiles.faccessat2((int) fd, new byte[0], X_OK, HostFiles.AT_EMPTY_PATH | HostFiles.AT_EACCESS) < 0) {
-                throw new ErrnoException(Errno.EACCES, 0, 0, "not executable");
-            }
-            Path host = Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd));
+            Path host = FsContext.executableAt((int) fd);
             String guest = new String(fs.guestPathOf((int) fd), StandardCharsets.UTF_8);
             return new Program(host, guest);
-        } catch (java.io.IOException e) {
-            throw new ErrnoException(Errno.ENOENT, 0, 0, "program file vanished: " + e.getMessage());
         } finally {
             if (own) {
                 HostFiles.close((int) fd);

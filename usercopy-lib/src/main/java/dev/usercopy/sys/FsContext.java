@@ -37,6 +37,7 @@ import static dev.usercopy.platform.HostFiles.RESOLVE_NO_MAGICLINKS;
  * {@code ..} or symlink takes them out of it.
  */
 public final class FsContext {
+    private static final int X_OK = 1;
     /** Linux's PATH_MAX: a path of this many bytes without its NUL is ENAMETOOLONG. */
     static final int PATH_MAX = 4096;
     private static final long PROC_SUPER_MAGIC = 0x9fa0;
@@ -252,6 +253,53 @@ public final class FsContext {
         out[base.length] = '/';
         System.arraycopy(path, 0, out, base.length + 1, path.length);
         return out;
+    }
+
+    /**
+     * The host file of the program interpreter a dynamically linked program
+     * names ({@code PT_INTERP}), opened as Linux's ELF loader opens it: the
+     * guest path looked up beneath the root (a relative one from the working
+     * directory), and it must be a regular file the guest may execute.
+     *
+     * @param path the interpreter's guest path, without its NUL
+     * @return the host path of the file
+     * @throws ErrnoException ENOENT (and the lookup's other errnos) when it
+     *     cannot be looked up, EACCES when it is no regular file or not
+     *     executable
+     */
+    public Path interpreter(byte[] path) {
+        long fd = lookup(absolute(null, AT_FDCWD, path), 0);
+        if (fd < 0) {
+            Errno e = Errno.of((int) -fd);
+            throw new ErrnoException(e != null ? e : Errno.ENOENT, 0, path.length,
+                    new String(path, StandardCharsets.UTF_8) + ": the program's interpreter cannot be looked up");
+        }
+        try {
+            return executableAt((int) fd);
+        } finally {
+            HostFiles.close((int) fd);
+        }
+    }
+
+    /**
+     * The host path of the file open at host descriptor {@code fd}, which
+     * must be a regular file the guest may execute (EACCES otherwise, as
+     * execve answers).
+     */
+    static Path executableAt(int fd) {
+        byte[] st = new byte[HostFiles.STAT_SIZE];
+        long r = HostFiles.fstatat(fd, new byte[0], st, HostFiles.AT_EMPTY_PATH);
+        if (r < 0 || (Stat.mode(st) & HostFiles.S_IFMT) != HostFiles.S_IFREG) {
+            throw new ErrnoException(Errno.EACCES, 0, 0, "not a regular file");
+        }
+        if (HostFiles.faccessat2(fd, new byte[0], X_OK, HostFiles.AT_EMPTY_PATH | HostFiles.AT_EACCESS) < 0) {
+            throw new ErrnoException(Errno.EACCES, 0, 0, "not executable");
+        }
+        try {
+            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd));
+        } catch (IOException e) {
+            throw new ErrnoException(Errno.ENOENT, 0, 0, "program file vanished: " + e.getMessage());
+        }
     }
 
     /**

@@ -32,7 +32,7 @@ import dev.usercopy.mm.Grant;
  *
  * <p>User space is [MIN_ADDRESS, min(size, TASK_SIZE)) of the address space.
  */
-final class Placement {
+public final class Placement {
     static final long PMD = 2L << 20;
     static final long GAP_MIN = 128L << 20;
     /** Linux's stack_guard_gap: 256 pages. */
@@ -53,11 +53,16 @@ final class Placement {
 
     static Placement of(Task t) {
         AddressSpace space = t.space();
-        return new Placement(space.grants(), Math.min(space.size(), GuestMemory.TASK_SIZE), t.limits().stackAtStart());
+        return new Placement(space.grants(), userTop(space), t.limits().stackAtStart());
+    }
+
+    /** The end of user space in {@code space}: its size, at most Linux's TASK_SIZE. */
+    public static long userTop(AddressSpace space) {
+        return Math.min(space.size(), GuestMemory.TASK_SIZE);
     }
 
     /** mmap_base for a user space ending at {@code top}: below the stack's gap. */
-    static long mmapBase(long top, long stackLimit) {
+    public static long mmapBase(long top, long stackLimit) {
         long gap = stackLimit;
         if (gap + STACK_GUARD_GAP > gap) { // values near RLIM_INFINITY would wrap
             gap += STACK_GUARD_GAP;

@@ -27,10 +27,17 @@ public final class Processes {
 
     private final int limit;
     private final Map<Integer, Task> tasks = new HashMap<>();
+    /** The futex waiters of the tree's processes. */
+    private final Futex.Table futexes = new Futex.Table();
     /** How many tasks use each address space (a vfork child shares its parent's); closed at 0. */
     private final Map<dev.usercopy.mm.AddressSpace, Integer> spaceUsers = new java.util.IdentityHashMap<>();
     private int lastPid;
     private Task init;
+
+    /** The futex waiters of this tree (a waiter is woken only by a process of its own tree). */
+    Futex.Table futexes() {
+        return futexes;
+    }
 
     public Processes(int limit) {
         if (limit < 1) {

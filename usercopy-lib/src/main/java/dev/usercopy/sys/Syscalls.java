@@ -72,6 +72,8 @@ public final class Syscalls {
         Wait.register(r);
         Sessions.register(r);
         RealTimer.register(r);
+        Futex.register(r);
+        Sockets.register(r);
     }
 
     private Syscalls() {}

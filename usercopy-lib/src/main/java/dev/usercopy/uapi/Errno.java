@@ -81,12 +81,16 @@ public enum Errno {
     ENOPKG(65, "Package not installed"),
     /** {@code EOVERFLOW} (75, asm-generic/errno.h): a value does not fit the type it must be returned in, or an mmap offset plus length overflows. */
     EOVERFLOW(75, "Value too large for defined data type"),
+    /** {@code ELIBBAD} (80, asm-generic/errno.h): execve of a dynamically linked program whose interpreter is no ELF file of this machine. */
+    ELIBBAD(80, "Accessing a corrupted shared library"),
     /** {@code EILSEQ} (84, asm-generic/errno.h): bytes read from the guest are not valid UTF-8; reported at the first malformed byte's guest address. */
     EILSEQ(84, "Invalid or incomplete multibyte or wide character"),
     /** {@code ENOTSOCK} (88, asm-generic/errno.h): a socket call on a descriptor that is not a socket. */
     ENOTSOCK(88, "Socket operation on non-socket"),
     /** {@code EOPNOTSUPP} (95, asm-generic/errno.h): the operation is not supported on this file or with these flags. */
-    EOPNOTSUPP(95, "Operation not supported");
+    EOPNOTSUPP(95, "Operation not supported"),
+    /** {@code ETIMEDOUT} (110, asm-generic/errno.h): a futex wait whose timeout passed before a wake. */
+    ETIMEDOUT(110, "Connection timed out");
 
     private static final Errno[] BY_NUMBER = new Errno[128];
     static {

@@ -11,8 +11,8 @@ import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
- * The NASM test guests of usercopy-cli/src/test/guests, assembled and linked (static, no libc)
- * into target/guests the first time a test asks for one. Each is a plain Linux program: the
+ * The test guests of usercopy-cli/src/test/guests: NASM ones assembled and linked (static, no
+ * libc), C ones compiled with gcc, into target/guests the first time a test asks for one. Each is a plain Linux program: the
  * oracle tests run it natively and under {@code usercopy exec} and compare.
  */
 final class GuestPrograms {
@@ -35,6 +35,27 @@ final class GuestPrograms {
      */
     static synchronized Path get(String name, String source, String... ldFlags) {
         return BUILT.computeIfAbsent(name, n -> build(n, source, ldFlags));
+    }
+
+    /**
+     * The C program built from {@code source.c} under the name {@code name} with gcc and
+     * {@code ccFlags} (none: dynamically linked against the host's C library, as most programs are;
+     * {@code -static}, {@code -static-pie}).
+     */
+    static synchronized Path c(String name, String source, String... ccFlags) {
+        return BUILT.computeIfAbsent(name, n -> {
+            try {
+                Files.createDirectories(OUT);
+                Path exe = OUT.resolve(n);
+                List<String> cc = new ArrayList<>(List.of("gcc", "-O1", "-Wall", "-Werror", "-o", exe.toString()));
+                cc.addAll(List.of(ccFlags));
+                cc.add(SOURCES.resolve(source + ".c").toString());
+                run(cc);
+                return exe.toAbsolutePath();
+            } catch (IOException e) {
+                throw new UncheckedIOException(e);
+            }
+        });
     }
 
     private static Path build(String name, String source, String... ldFlags) {
