@@ -438,25 +438,30 @@ public final class MemoryManager implements AutoCloseable {
 
     /** Open page caches above which opening another first closes those nothing uses. */
     private static final int OPEN_CACHES = 64;
+    private static final Path PROC_SELF_FD = Path.of("/proc/self/fd");
 
     /**
      * The page cache of a host file, opened once per manager while something
      * uses it: read-only, unless a shared mapping may write it back
      * ({@code shared}). A file held open for writing cannot be executed
      * (ETXTBSY), so a guest's program, mapped privately, must never be.
+     * A {@code /proc/self/fd/N} path stands for the file open at that
+     * descriptor: it is opened through the link, so a rename or a symlink
+     * put in its path meanwhile cannot make it another file, and it is
+     * known by the path the link shows.
      */
     PageCache cache(Path file, boolean shared) throws IOException {
-        Path key = file.toAbsolutePath().normalize();
+        Path key = file.startsWith(PROC_SELF_FD) ? java.nio.file.Files.readSymbolicLink(file) : file.toAbsolutePath().normalize();
         PageCache cache = caches.get(key);
-        boolean write = shared && java.nio.file.Files.isWritable(key);
+        boolean write = shared && java.nio.file.Files.isWritable(file);
         if (cache == null) {
             if (caches.size() >= OPEN_CACHES) {
                 closeUnusedCaches();
             }
-            cache = new PageCache(key, open(key, write), write);
+            cache = new PageCache(key, open(file, write), write);
             caches.put(key, cache);
         } else if (write && !cache.writable()) {
-            cache.reopen(open(key, true));
+            cache.reopen(open(file, true));
         }
         return cache;
     }

@@ -41,6 +41,8 @@ public final class HostFiles {
     public static final int SYS_ftruncate = 77;
     public static final int SYS_fchmod = 91;
     public static final int SYS_fstatfs = 138;
+    public static final int SYS_getxattr = 191;
+    public static final int SYS_listxattr = 194;
     public static final int SYS_getdents64 = 217;
     public static final int SYS_poll = 7;
     /** revents of a poll entry whose descriptor is not open. */
@@ -229,6 +231,33 @@ public final class HostFiles {
             MemorySegment b = arena.allocate(STATFS_SIZE, 8);
             long r = syscall(SYS_fstatfs, fd, b.address(), 0, 0, 0, 0);
             MemorySegment.copy(b, ValueLayout.JAVA_BYTE, 0, buf, 0, STATFS_SIZE);
+            return r;
+        }
+    }
+
+    /**
+     * {@code getxattr(path, name, buf, buf.length)}: the value's length
+     * (with an empty {@code buf}, only the length), or -errno.
+     */
+    public static long getxattr(byte[] path, byte[] name, byte[] buf) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(Math.max(1, buf.length));
+            long r = syscall(SYS_getxattr, cString(arena, path).address(), cString(arena, name).address(), b.address(), buf.length, 0, 0);
+            if (r > 0 && buf.length > 0) {
+                MemorySegment.copy(b, ValueLayout.JAVA_BYTE, 0, buf, 0, (int) r);
+            }
+            return r;
+        }
+    }
+
+    /** {@code listxattr(path, buf, buf.length)}: the list's length (with an empty {@code buf}, only the length), or -errno. */
+    public static long listxattr(byte[] path, byte[] buf) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(Math.max(1, buf.length));
+            long r = syscall(SYS_listxattr, cString(arena, path).address(), b.address(), buf.length, 0, 0, 0);
+            if (r > 0 && buf.length > 0) {
+                MemorySegment.copy(b, ValueLayout.JAVA_BYTE, 0, buf, 0, (int) r);
+            }
             return r;
         }
     }

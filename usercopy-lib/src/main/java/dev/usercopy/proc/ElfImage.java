@@ -12,6 +12,7 @@ import java.util.List;
 import dev.usercopy.mm.AddressSpace;
 import dev.usercopy.mm.ErrnoException;
 import dev.usercopy.mm.MapFlags;
+import dev.usercopy.sys.FsContext;
 import dev.usercopy.uapi.Errno;
 
 /**
@@ -197,17 +198,23 @@ final class ElfImage {
      * interpreter is no x86-64 ELF, as Linux answers.
      */
     Loaded load(AddressSpace space, long top, java.util.function.LongUnaryOperator place,
-            java.util.function.Function<byte[], Path> interpreters) {
+            java.util.function.Function<byte[], FsContext.Executable> interpreters) {
         Mapped program = map(space, base(top));
         if (interp == null) {
             return new Loaded(program.entry, program.entry, program.phdr, phnum, 0, program.end, program.execStack, program.fileRanges);
         }
-        Path host = interpreters.apply(interp);
+        try (FsContext.Executable opened = interpreters.apply(interp)) {
+            return withInterpreter(space, top, place, program, opened.path());
+        }
+    }
+
+    private Loaded withInterpreter(AddressSpace space, long top, java.util.function.LongUnaryOperator place, Mapped program, Path host) {
         ElfImage ld;
         try {
             ld = read(host);
         } catch (ErrnoException | IOException e) {
-            throw new ErrnoException(Errno.ELIBBAD, 0, 0, host + ": not an interpreter this loader can run: " + e.getMessage());
+            throw new ErrnoException(Errno.ELIBBAD, 0, 0, new String(interp, java.nio.charset.StandardCharsets.UTF_8)
+                    + ": not an interpreter this loader can run: " + e.getMessage());
         }
         long span = ld.span();
         long at = ld.type == 3 ? place.applyAsLong(span) : ld.firstPage();

@@ -43,20 +43,33 @@ final class Exec {
         r.add(322, "execveat", "fsppx", t -> exec(t, t.intArg(0), t.arg(1), t.arg(2), t.arg(3), t.intArg(4)));
     }
 
-    /** A program file found: its host path and the guest path /proc/self/exe will show. */
-    private record Program(Path host, String guest) {}
+    /**
+     * A program file found: the path it is read and mapped through (the
+     * looked-up descriptor's /proc/self/fd link, so no rename in between
+     * makes it another file), the guest path /proc/self/exe will show, and
+     * the descriptor, closed with this when {@code own}.
+     */
+    private record Program(Path host, String guest, int fd, boolean own) implements AutoCloseable {
+        @Override
+        public void close() {
+            if (own) {
+                HostFiles.close(fd);
+            }
+        }
+    }
 
     private static long exec(Task t, int dirfd, long pathAddr, long argvAddr, long envpAddr, int flags) {
         if ((flags & ~(AT_EMPTY_PATH | AT_SYMLINK_NOFOLLOW)) != 0) {
             return -Errno.EINVAL.number();
         }
         byte[] path = (flags & AT_EMPTY_PATH) != 0 ? Paths.readMaybeEmpty(t, pathAddr) : Paths.read(t, pathAddr);
-        Program program = path.length == 0 ? open(t, dirfd, null, flags) : open(t, dirfd, path, flags);
-        long[] budget = {MAX_ARG_BYTES};
-        List<byte[]> argv = strings(t, argvAddr, budget);
-        List<byte[]> envp = strings(t, envpAddr, budget);
-        String execfn = path.length == 0 ? "/dev/fd/" + dirfd : new String(path, StandardCharsets.UTF_8);
-        return run(t, program, execfn, argv, envp, 0);
+        try (Program program = path.length == 0 ? open(t, dirfd, null, flags) : open(t, dirfd, path, flags)) {
+            long[] budget = {MAX_ARG_BYTES};
+            List<byte[]> argv = strings(t, argvAddr, budget);
+            List<byte[]> envp = strings(t, envpAddr, budget);
+            String execfn = path.length == 0 ? "/dev/fd/" + dirfd : new String(path, StandardCharsets.UTF_8);
+            return run(t, program, execfn, argv, envp, 0);
+        }
     }
 
     private static long run(Task t, Program program, String execfn, List<byte[]> argv, List<byte[]> envp, int depth) {
@@ -123,8 +136,9 @@ final class Exec {
         if (argv.size() > 1) {
             args.addAll(argv.subList(1, argv.size()));
         }
-        Program next = open(t, HostFiles.AT_FDCWD, interp, 0);
-        return run(t, next, new String(interp, StandardCharsets.UTF_8), args, envp, depth + 1);
+        try (Program next = open(t, HostFiles.AT_FDCWD, interp, 0)) {
+            return run(t, next, new String(interp, StandardCharsets.UTF_8), args, envp, depth + 1);
+        }
     }
 
     /** The program at {@code path} (null: the file open at {@code dirfd}): a regular file the guest may execute. */
@@ -148,13 +162,14 @@ final class Exec {
             own = true;
         }
         try {
-            Path host = FsContext.executableAt((int) fd);
+            FsContext.checkExecutable((int) fd);
             String guest = new String(fs.guestPathOf((int) fd), StandardCharsets.UTF_8);
-            return new Program(host, guest);
-        } finally {
+            return new Program(Path.of("/proc/self/fd/" + fd), guest, (int) fd, own);
+        } catch (RuntimeException e) {
             if (own) {
                 HostFiles.close((int) fd);
             }
+            throw e;
         }
     }
 

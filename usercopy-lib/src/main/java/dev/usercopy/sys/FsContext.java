@@ -262,12 +262,13 @@ public final class FsContext {
      * directory), and it must be a regular file the guest may execute.
      *
      * @param path the interpreter's guest path, without its NUL
-     * @return the host path of the file
+     * @return the file, open until closed: read and map it through its
+     *     {@link Executable#path()}, never by a path looked up again
      * @throws ErrnoException ENOENT (and the lookup's other errnos) when it
      *     cannot be looked up, EACCES when it is no regular file or not
      *     executable
      */
-    public Path interpreter(byte[] path) {
+    public Executable interpreter(byte[] path) {
         long fd = lookup(absolute(null, AT_FDCWD, path), 0);
         if (fd < 0) {
             Errno e = Errno.of((int) -fd);
@@ -275,18 +276,37 @@ public final class FsContext {
                     new String(path, StandardCharsets.UTF_8) + ": the program's interpreter cannot be looked up");
         }
         try {
-            return executableAt((int) fd);
-        } finally {
+            checkExecutable((int) fd);
+        } catch (RuntimeException e) {
             HostFiles.close((int) fd);
+            throw e;
+        }
+        return new Executable((int) fd);
+    }
+
+    /**
+     * A file looked up to be executed, held open: its {@code /proc/self/fd}
+     * path reaches this very file however the tree changes meanwhile.
+     *
+     * @param fd the host descriptor, closed by {@link #close()}
+     */
+    public record Executable(int fd) implements AutoCloseable {
+        /** {@return the path that reaches the file while it is open: its descriptor's /proc/self/fd link} */
+        public Path path() {
+            return Path.of("/proc/self/fd/" + fd);
+        }
+
+        @Override
+        public void close() {
+            HostFiles.close(fd);
         }
     }
 
     /**
-     * The host path of the file open at host descriptor {@code fd}, which
-     * must be a regular file the guest may execute (EACCES otherwise, as
-     * execve answers).
+     * Checks that host descriptor {@code fd} is a regular file the guest
+     * may execute (EACCES otherwise, as execve answers).
      */
-    static Path executableAt(int fd) {
+    static void checkExecutable(int fd) {
         byte[] st = new byte[HostFiles.STAT_SIZE];
         long r = HostFiles.fstatat(fd, new byte[0], st, HostFiles.AT_EMPTY_PATH);
         if (r < 0 || (Stat.mode(st) & HostFiles.S_IFMT) != HostFiles.S_IFREG) {
@@ -294,11 +314,6 @@ public final class FsContext {
         }
         if (HostFiles.faccessat2(fd, new byte[0], X_OK, HostFiles.AT_EMPTY_PATH | HostFiles.AT_EACCESS) < 0) {
             throw new ErrnoException(Errno.EACCES, 0, 0, "not executable");
-        }
-        try {
-            return Files.readSymbolicLink(Path.of("/proc/self/fd/" + fd));
-        } catch (IOException e) {
-            throw new ErrnoException(Errno.ENOENT, 0, 0, "program file vanished: " + e.getMessage());
         }
     }
 

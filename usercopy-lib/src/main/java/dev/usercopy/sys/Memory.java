@@ -177,8 +177,10 @@ final class Memory {
         if (!path.isAbsolute() || path.toString().endsWith(" (deleted)")) {
             return -Errno.ENODEV.number(); // unlinked since it was opened: no path reaches it
         }
-        // The address space knows neither placement hint: both are done with here.
-        return space.mmapFile(at, length, prot, flags & ~(MAP_ABOVE4G | MapFlags.FIXED_NOREPLACE) | MapFlags.FIXED, path, offset);
+        // The address space knows neither placement hint: both are done with here. It opens the file
+        // through the descriptor's link, never by the path just read: that may name another file by now.
+        return space.mmapFile(at, length, prot, flags & ~(MAP_ABOVE4G | MapFlags.FIXED_NOREPLACE) | MapFlags.FIXED,
+                java.nio.file.Path.of("/proc/self/fd/" + file.hostFd()), offset);
     }
 
     /**

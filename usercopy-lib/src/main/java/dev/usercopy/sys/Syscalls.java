@@ -74,6 +74,7 @@ public final class Syscalls {
         RealTimer.register(r);
         Futex.register(r);
         Sockets.register(r);
+        Xattrs.register(r);
     }
 
     private Syscalls() {}

@@ -77,6 +77,8 @@ public enum Errno {
     ENOTEMPTY(39, "Directory not empty"),
     /** {@code ELOOP} (40, asm-generic/errno.h): too many symbolic links while resolving a path, or {@code O_NOFOLLOW} met one. */
     ELOOP(40, "Too many levels of symbolic links"),
+    /** {@code ENODATA} (61, asm-generic/errno.h): getxattr of an extended attribute the file does not have. */
+    ENODATA(61, "No data available"),
     /** {@code ENOPKG} (65, asm-generic/errno.h): what pipe2 reports for {@code O_NOTIFICATION_PIPE}, as on a kernel built without watch queues. */
     ENOPKG(65, "Package not installed"),
     /** {@code EOVERFLOW} (75, asm-generic/errno.h): a value does not fit the type it must be returned in, or an mmap offset plus length overflows. */
