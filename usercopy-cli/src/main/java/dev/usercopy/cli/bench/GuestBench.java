@@ -105,6 +105,9 @@ public final class GuestBench {
         }
     }
 
+    /** The host's dynamically linked true(1): what loading ld.so and libc costs a guest. */
+    static final Path DYNAMIC_TRUE = Path.of("/usr/bin/true");
+
     /** A deterministic file of {@code bytes} bytes for sha256sum. */
     private Path dataFile(long bytes) throws IOException {
         Path f = dir.resolve("data-" + bytes);
@@ -200,6 +203,10 @@ public final class GuestBench {
             }
             cases.add(command(mm, List.of(forker("cow-base", COW_BYTES, COW_FORKS, false).toString())));
             cases.add(command(mm, List.of(forker("cow", COW_BYTES, COW_FORKS, true).toString())));
+            boolean dynamic = java.nio.file.Files.isExecutable(DYNAMIC_TRUE);
+            if (dynamic) {
+                cases.add(command(mm, List.of(DYNAMIC_TRUE.toString())));
+            }
             long[][][] t = measure(cases);
             List<Row> rows = new ArrayList<>();
             rows.add(perOp("getppid round trip", "us", t[1], t[0], CALLS, 1e3));
@@ -213,6 +220,9 @@ public final class GuestBench {
                 c += 2;
             }
             rows.add(perOp("copy-on-write break, first write after fork", "us", t[c + 1], t[c], (int) (COW_FORKS * (COW_BYTES / 4096)), 1e3));
+            if (dynamic) {
+                rows.add(whole(DYNAMIC_TRUE + " (dynamically linked: ld.so maps libc), start to exit", t[c + 2]));
+            }
             return rows;
         }
     }
