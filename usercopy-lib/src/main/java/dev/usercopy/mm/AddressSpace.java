@@ -93,7 +93,7 @@ public final class AddressSpace implements AutoCloseable {
      * @return the guest address of the mapping's first byte
      */
     public long mmap(long addr, long length, int prot, int flags) {
-        return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, null, 0));
+        return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, null, 0, false));
     }
 
     /**
@@ -113,10 +113,30 @@ public final class AddressSpace implements AutoCloseable {
      * @return the guest address of the mapping's first byte
      */
     public long mmapFile(long addr, long length, int prot, int flags, Path file, long offset) {
+        return mmapFile(addr, length, prot, flags, file, offset, Files.isWritable(file));
+    }
+
+    /**
+     * File mmap as {@link #mmapFile(long, long, int, int, Path, long)}, for
+     * a file a guest opened: {@code writable} says whether its descriptor
+     * was opened for writing. Only then may a shared mapping be writable,
+     * now or by a later mprotect (Linux's VM_MAYWRITE): EACCES otherwise,
+     * whatever the host user may do to the file.
+     *
+     * @param addr a hint, or with MAP_FIXED the page-aligned guest address; 0 for any
+     * @param length bytes, rounded up to whole pages
+     * @param prot {@link Prot} bits
+     * @param flags {@link MapFlags} bits
+     * @param file the host file, opened here (its page cache is shared by every mapping of it in the machine)
+     * @param offset the file offset in bytes of the first page, a multiple of {@link #PAGE}
+     * @param writable whether the guest's descriptor of the file was opened for writing
+     * @return the guest address of the mapping's first byte
+     */
+    public long mmapFile(long addr, long length, int prot, int flags, Path file, long offset, boolean writable) {
         if (offset % PAGE != 0) { // the syscall checks this before anything else
             throw new ErrnoException(Errno.EINVAL, addr, length, "file offset " + offset + " is not page-aligned");
         }
-        return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, file, offset));
+        return locked(addr, length, () -> Mmap.map(state, addr, length, prot, flags, file, offset, writable));
     }
 
     /**

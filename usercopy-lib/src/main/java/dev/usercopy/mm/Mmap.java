@@ -1,7 +1,6 @@
 package dev.usercopy.mm;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.function.Supplier;
@@ -23,7 +22,7 @@ final class Mmap {
      * unused caches are closed under it, and this one is unused until its
      * grant exists.
      */
-    static long map(SpaceState s, long addr, long length, int prot, int flags, Path file, long offset) {
+    static long map(SpaceState s, long addr, long length, int prot, int flags, Path file, long offset, boolean writable) {
         if (file == null) {
             return mapGrant(s, addr, length, prot, flags, () -> switch (flags & MapFlags.TYPE) {
                 case MapFlags.SHARED -> {
@@ -37,8 +36,8 @@ final class Mmap {
                         "flags 0x" + Integer.toHexString(flags) + " need exactly one of MAP_SHARED and MAP_PRIVATE");
             });
         }
-        FileRef ref = open(s.mm(), file, offset, addr, length, (flags & MapFlags.TYPE) != MapFlags.PRIVATE); // Linux: the fd is looked up first
-        return mapGrant(s, addr, length, prot, flags, () -> fileProvider(ref, addr, length, prot, flags));
+        FileRef ref = open(s.mm(), file, offset, addr, length, writable && (flags & MapFlags.TYPE) != MapFlags.PRIVATE); // Linux: the fd is looked up first
+        return mapGrant(s, addr, length, prot, flags, () -> fileProvider(ref, addr, length, prot, flags, writable));
     }
 
     private static FileRef open(MemoryManager mm, Path file, long offset, long addr, long length, boolean shared) {
@@ -53,7 +52,7 @@ final class Mmap {
     }
 
     /** The provider of a file mapping, with do_mmap's checks in its order: the offset's range, the type, the file's mode. */
-    private static Provider fileProvider(FileRef ref, long addr, long length, int prot, int flags) {
+    private static Provider fileProvider(FileRef ref, long addr, long length, int prot, int flags, boolean writable) {
         // file_mmap_ok: the mapping must end at or below the largest file offset (signed 64-bit).
         if (ref.offset() < 0 || pageCount(length) * PAGE > Long.MAX_VALUE - ref.offset()) {
             throw new ErrnoException(Errno.EOVERFLOW, addr, length, "file offset " + Long.toUnsignedString(ref.offset())
@@ -72,10 +71,10 @@ final class Mmap {
             default -> throw new ErrnoException(Errno.EINVAL, addr, length,
                     "flags 0x" + Integer.toHexString(flags) + " have no mapping type (MAP_SHARED, MAP_PRIVATE or MAP_SHARED_VALIDATE)");
         };
-        if (shared && (prot & Prot.WRITE) != 0 && !Files.isWritable(ref.path())) {
-            throw new ErrnoException(Errno.EACCES, addr, length, ref.path() + " is not writable for a shared writable mapping");
+        if (shared && (prot & Prot.WRITE) != 0 && !writable) {
+            throw new ErrnoException(Errno.EACCES, addr, length, ref.path() + " is not open for writing, as a shared writable mapping needs");
         }
-        return shared ? new FmapBorrowed(ref) : new Allocated(ref);
+        return shared ? new FmapBorrowed(ref, writable) : new Allocated(ref);
     }
 
     /** Pages of a length known to be in 1..size. */

@@ -1,6 +1,5 @@
 package dev.usercopy.mm;
 
-import java.nio.file.Files;
 
 import dev.usercopy.mm.Provider.External;
 import dev.usercopy.mm.Provider.FmapBorrowed;
@@ -74,7 +73,7 @@ final class Mprotect {
 
     private static boolean writableBacking(Grant g) {
         return switch (g.provider()) {
-            case FmapBorrowed f -> Files.isWritable(f.file().path());
+            case FmapBorrowed f -> f.mayWrite();
             case External x -> x.mayWrite();
             default -> true;
         };

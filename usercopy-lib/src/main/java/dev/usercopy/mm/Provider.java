@@ -98,11 +98,13 @@ public sealed interface Provider {
      * A shared mapping of a host file: writes reach the file on msync.
      *
      * @param file the file range behind the grant's first page
+     * @param mayWrite whether the mapping may be writable, now or after an mprotect (Linux's VM_MAYWRITE: the file
+     *     was opened for writing)
      */
-    record FmapBorrowed(FileRef file) implements Provider {
+    record FmapBorrowed(FileRef file, boolean mayWrite) implements Provider {
         @Override
         public Provider skip(long pages) {
-            return new FmapBorrowed(file.at(pages));
+            return new FmapBorrowed(file.at(pages), mayWrite);
         }
 
         @Override

@@ -180,7 +180,7 @@ final class Memory {
         // The address space knows neither placement hint: both are done with here. It opens the file
         // through the descriptor's link, never by the path just read: that may name another file by now.
         return space.mmapFile(at, length, prot, flags & ~(MAP_ABOVE4G | MapFlags.FIXED_NOREPLACE) | MapFlags.FIXED,
-                java.nio.file.Path.of("/proc/self/fd/" + file.hostFd()), offset);
+                java.nio.file.Path.of("/proc/self/fd/" + file.hostFd()), offset, file.writable());
     }
 
     /**

@@ -62,6 +62,26 @@ class FileMmapTest extends SysScenario {
         assertEquals("written", new String(Files.readAllBytes(rw.resolve("shared")), 5, 7, StandardCharsets.US_ASCII));
     }
 
+    /**
+     * A shared mapping of a descriptor opened read-only never becomes writable (Linux: no
+     * VM_MAYWRITE), whatever the host user may do to the file: mprotect is EACCES and the file,
+     * here outside --rw, is unchanged. The runtime's user is root, so the host's own permission
+     * check would allow it.
+     */
+    @Test
+    void aReadOnlyDescriptorsSharedMappingCannotBeMadeWritable() throws Exception {
+        byte[] content = "the host's file, not the guest's to change\n".getBytes(StandardCharsets.US_ASCII);
+        Files.write(root.resolve("victim"), content);
+        int fd = open("/victim", 0);
+        long at = call(9, 0, PAGE, 1, 0x01, fd, 0);
+        assertTrue(at > 0, "mapped: " + at);
+        assertEquals(err(Errno.EACCES), call(10, at, PAGE, 3), "mprotect to PROT_WRITE");
+        assertEquals(5, as.copyToUser(at, "PWNED".getBytes(StandardCharsets.US_ASCII), 0, 5), "the page stays read-only: nothing copied");
+        assertEquals(0, call(26, at, PAGE, 4));
+        assertEquals(0, call(11, at, PAGE));
+        assertArrayEquals(content, Files.readAllBytes(root.resolve("victim")), "the file is unchanged");
+    }
+
     @Test
     void descriptorsThatCannotBeMapped() throws Exception {
         Files.createDirectory(root.resolve("dir"));
