@@ -54,6 +54,7 @@ public final class HostFiles {
     public static final int SYS_symlinkat = 266;
     public static final int SYS_readlinkat = 267;
     public static final int SYS_fchmodat = 268;
+    public static final int SYS_utimensat = 280;
     public static final int SYS_renameat2 = 316;
     public static final int SYS_statx = 332;
     public static final int SYS_pipe2 = 293;
@@ -280,6 +281,13 @@ public final class HostFiles {
         }
     }
 
+    /** {@code mknodat(dirfd, path, mode, 0)}: 0 or -errno (no device numbers: the runtime never makes device nodes). */
+    public static long mknodat(int dirfd, byte[] path, int mode) {
+        try (Arena arena = Arena.ofConfined()) {
+            return syscall(259, dirfd, cString(arena, path).address(), mode, 0, 0, 0);
+        }
+    }
+
     public static long mkdirat(int dirfd, byte[] path, int mode) {
         try (Arena arena = Arena.ofConfined()) {
             return syscall(SYS_mkdirat, dirfd, cString(arena, path).address(), mode, 0, 0, 0);
@@ -301,6 +309,25 @@ public final class HostFiles {
     public static long symlinkat(byte[] target, int newdirfd, byte[] linkpath) {
         try (Arena arena = Arena.ofConfined()) {
             return syscall(SYS_symlinkat, cString(arena, target).address(), newdirfd, cString(arena, linkpath).address(), 0, 0, 0);
+        }
+    }
+
+    /**
+     * {@code utimensat(dirfd, path, times, flags)}: {@code path} null for
+     * the descriptor itself, {@code times} null for now or the two
+     * timespecs {atime sec, nsec, mtime sec, nsec}. 0 or -errno.
+     */
+    public static long utimensat(int dirfd, byte[] path, long[] times, int flags) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment ts = MemorySegment.NULL;
+            if (times != null) {
+                ts = arena.allocate(32, 8);
+                for (int i = 0; i < 4; i++) {
+                    ts.setAtIndex(ValueLayout.JAVA_LONG, i, times[i]);
+                }
+            }
+            long p = path == null ? 0 : cString(arena, path).address();
+            return syscall(SYS_utimensat, dirfd, p, ts.address(), flags, 0, 0);
         }
     }
 

@@ -130,6 +130,27 @@ public final class HostSystem {
         return r;
     }
 
+    /**
+     * {@code sched_getaffinity} of this JVM's main thread (never pinned,
+     * unlike a tracer thread and its guest), for a mask buffer of
+     * {@code len} bytes (unsigned), into {@code out} (4096 bytes): the
+     * mask's length, or {@code -errno} (EINVAL for a length the host
+     * refuses).
+     */
+    public static long schedGetaffinity(int len, byte[] out) {
+        long asked = Integer.toUnsignedLong(len);
+        // A longer buffer is cut to ours (the host writes its mask's size, far less), keeping a length the host refuses refused.
+        long given = asked > out.length && asked % 8 == 0 ? out.length : asked;
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment b = arena.allocate(out.length, 8); // a given length past it is one the host refuses before writing
+            long r = HostFiles.syscall(204, ProcessHandle.current().pid(), given, b.address(), 0, 0, 0);
+            if (r > 0) {
+                MemorySegment.copy(b, JAVA_BYTE, 0, out, 0, (int) Math.min(r, out.length));
+            }
+            return r;
+        }
+    }
+
     /** This process's {soft, hard} limit of {@code resource} (0..15); RLIM_INFINITY is -1. */
     public static long[] getrlimit(int resource) {
         MemorySegment state = Posix.callState();

@@ -151,9 +151,7 @@ final class Exec {
             own = false;
         } else {
             byte[] abs = fs.absolute(t.files(), dirfd, path);
-            if (Arrays.equals(abs, FsContext.bytes("/proc/self/exe"))) {
-                abs = FsContext.bytes(t.exe());
-            }
+            abs = Paths.selfExe(t, abs);
             fd = fs.lookup(abs, (flags & AT_SYMLINK_NOFOLLOW) != 0 ? HostFiles.O_NOFOLLOW : 0);
             if (fd < 0) {
                 throw new ErrnoException(Errno.of((int) -fd) != null ? Errno.of((int) -fd) : Errno.ENOENT, 0, path.length,

@@ -3,8 +3,10 @@ package dev.usercopy.sys;
 import dev.usercopy.platform.HostFiles;
 import dev.usercopy.uapi.Errno;
 
+import static dev.usercopy.platform.HostFiles.AT_EMPTY_PATH;
 import static dev.usercopy.platform.HostFiles.AT_FDCWD;
 import static dev.usercopy.platform.HostFiles.AT_REMOVEDIR;
+import static dev.usercopy.platform.HostFiles.AT_SYMLINK_NOFOLLOW;
 import static dev.usercopy.platform.HostFiles.O_DIRECTORY;
 import static dev.usercopy.platform.HostFiles.O_PATH;
 import static dev.usercopy.platform.HostFiles.O_WRONLY;
@@ -37,6 +39,136 @@ final class FileChange {
         r.add(91, "fchmod", "fo", FileChange::fchmod);
         r.add(76, "truncate", "sd", FileChange::truncate);
         r.add(77, "ftruncate", "fd", FileChange::ftruncate);
+        r.add(280, "utimensat", "fspx", FileChange::utimensat);
+        r.add(133, "mknod", "sox", t -> mknodat(t, AT_FDCWD, t.arg(0), t.intArg(1)));
+        r.add(259, "mknodat", "fsox", t -> mknodat(t, t.intArg(0), t.arg(1), t.intArg(2)));
+    }
+
+    static final int S_IFMT = 0170000, S_IFSOCK = 0140000, S_IFREG = 0100000, S_IFBLK = 060000, S_IFDIR = 040000,
+            S_IFCHR = 020000, S_IFIFO = 010000;
+
+    /**
+     * mknod, in Linux's order: the type (EPERM for a directory, EINVAL for
+     * no file type), the path as mkdir takes it (EEXIST, then EROFS outside
+     * the writable directory), then, for a character or block device, EPERM:
+     * a guest has no CAP_MKNOD here, whatever its uid (a device node beneath
+     * --rw would be a door to the host's devices). A FIFO, a socket inode or
+     * a regular file is the host's, with the guest's umask.
+     */
+    private static long mknodat(Task t, int dirfd, long pathAddr, int mode) {
+        int type = mode & S_IFMT;
+        if (type == S_IFDIR) {
+            return -Errno.EPERM.number();
+        }
+        if (type != 0 && type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK) {
+            return -Errno.EINVAL.number();
+        }
+        Target target = target(t, dirfd, pathAddr);
+        if (target.parentRel() == null) {
+            return readOnly(t, target, true);
+        }
+        long p = parent(t, target);
+        if (p < 0) {
+            return p;
+        }
+        try {
+            if (type == S_IFCHR || type == S_IFBLK) {
+                long exists = HostFiles.fstatat((int) p, target.name(), new byte[HostFiles.STAT_SIZE], AT_SYMLINK_NOFOLLOW);
+                return exists == 0 ? -Errno.EEXIST.number() : -Errno.EPERM.number();
+            }
+            int perm = mode & 07777 & ~t.fs().umask();
+            long r = HostFiles.mknodat((int) p, target.name(), (type == 0 ? S_IFREG : type) | perm);
+            if (r == 0) {
+                HostFiles.fchmodat((int) p, target.name(), perm); // the host applied the JVM's umask as well
+            }
+            return r;
+        } finally {
+            HostFiles.close((int) p);
+        }
+    }
+
+    static final long UTIME_NOW = (1L << 30) - 1;
+    static final long UTIME_OMIT = (1L << 30) - 2;
+
+    /** nsec_valid: a nanosecond count, or UTIME_NOW or UTIME_OMIT. */
+    private static boolean nsecValid(long nsec) {
+        return nsec == UTIME_NOW || nsec == UTIME_OMIT || nsec >= 0 && nsec <= 999_999_999L;
+    }
+
+    /**
+     * utimensat, in Linux's order: the times (EFAULT; both UTIME_OMIT: done,
+     * not even the path looked at); a NULL path with a descriptor is that
+     * descriptor's file (flags EINVAL, then the times' nanoseconds EINVAL,
+     * then EBADF, O_PATH ones included); else the flags, the nanoseconds,
+     * the lookup (AT_EMPTY_PATH: the descriptor's file), then EROFS outside
+     * the writable directory. Beneath it, the host's on the looked-up file.
+     */
+    private static long utimensat(Task t) {
+        int dirfd = t.intArg(0);
+        long pathAddr = t.arg(1);
+        long timesAddr = t.arg(2);
+        int flags = t.intArg(3);
+        long[] times = null;
+        if (timesAddr != 0) {
+            java.nio.ByteBuffer b = GuestMemory.read(t, timesAddr, 32);
+            times = new long[] {b.getLong(0), b.getLong(8), b.getLong(16), b.getLong(24)};
+            if (times[1] == UTIME_OMIT && times[3] == UTIME_OMIT) {
+                return 0;
+            }
+        }
+        boolean nsecOk = times == null || nsecValid(times[1]) && nsecValid(times[3]);
+        if (pathAddr == 0 && dirfd != AT_FDCWD) {
+            if (flags != 0 || !nsecOk) {
+                return -Errno.EINVAL.number();
+            }
+            OpenFile f = t.files().get(dirfd);
+            if (f.isPath()) {
+                return -Errno.EBADF.number();
+            }
+            return beneathRw(t, f.hostFd()) ? HostFiles.utimensat(f.hostFd(), null, times, 0) : -Errno.EROFS.number();
+        }
+        if ((flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH)) != 0 || !nsecOk) {
+            return -Errno.EINVAL.number();
+        }
+        byte[] path = (flags & AT_EMPTY_PATH) != 0 ? Paths.readMaybeEmpty(t, pathAddr) : Paths.read(t, pathAddr);
+        int follow = (flags & AT_SYMLINK_NOFOLLOW) != 0 ? HostFiles.O_NOFOLLOW : 0;
+        long f;
+        if (path.length == 0) {
+            int host = dirfd == AT_FDCWD ? t.fs().cwdFd() : t.files().get(dirfd).hostFd();
+            if (!beneathRw(t, host)) {
+                return -Errno.EROFS.number();
+            }
+            f = HostFiles.fcntl(host, HostFiles.F_DUPFD_CLOEXEC, 3);
+        } else {
+            byte[] abs = t.fs().absolute(t.files(), dirfd, path);
+            byte[] rel = t.fs().writableRelative(abs);
+            if (rel == null) {
+                f = t.fs().lookup(abs, follow);
+                if (f >= 0) {
+                    HostFiles.close((int) f);
+                    return -Errno.EROFS.number();
+                }
+                return f;
+            }
+            f = t.fs().openWritable(rel, O_PATH | follow, 0);
+        }
+        if (f < 0) {
+            return f;
+        }
+        try {
+            return HostFiles.utimensat((int) f, new byte[0], times, AT_EMPTY_PATH | (flags & AT_SYMLINK_NOFOLLOW));
+        } finally {
+            HostFiles.close((int) f);
+        }
+    }
+
+    /** Whether the file open at host descriptor {@code fd} lies beneath the writable directory. */
+    private static boolean beneathRw(Task t, int fd) {
+        try {
+            return t.fs().writableRelative(t.fs().guestPathOf(fd)) != null;
+        } catch (dev.usercopy.mm.ErrnoException e) {
+            return false;
+        }
     }
 
     /** A path taken apart: its absolute guest path, its parent's path relative to the writable directory (or null), its last component. */

@@ -54,6 +54,10 @@ final class FileInfo {
             return HostFiles.fcntl(host, HostFiles.F_DUPFD_CLOEXEC, 3);
         }
         byte[] abs = t.fs().absolute(t.files(), dirfd, path);
+        // stat follows /proc/self/exe to the program; lstat sees the link, which readlink reads
+        if ((atFlags & AT_SYMLINK_NOFOLLOW) == 0) {
+            abs = Paths.selfExe(t, abs);
+        }
         return t.fs().lookup(abs, (atFlags & AT_SYMLINK_NOFOLLOW) != 0 ? O_NOFOLLOW : 0);
     }
 

@@ -80,7 +80,7 @@ final class FileOpen {
         mode = (flags & (O_CREAT | O_TMPFILE & ~O_DIRECTORY)) != 0 ? mode & 07777 : 0;
         t.files().checkFree(); // Linux takes the descriptor before it looks the path up: EMFILE first
         byte[] path = Paths.read(t, pathAddr);
-        byte[] abs = t.fs().absolute(t.files(), dirfd, path);
+        byte[] abs = Paths.selfExe(t, t.fs().absolute(t.files(), dirfd, path));
         boolean tmpfile = (flags & O_TMPFILE) == O_TMPFILE;
         boolean writes = (flags & O_PATH) == 0
                 && ((flags & O_ACCMODE) != O_RDONLY || (flags & (O_CREAT | O_TRUNC)) != 0 || tmpfile);

@@ -28,6 +28,7 @@ final class Identity {
 
     static void register(Syscalls.Registry r) {
         r.add(39, "getpid", "", Task::pid);
+        r.add(204, "sched_getaffinity", "dup", Identity::schedGetaffinity);
         r.add(110, "getppid", "", Task::ppid);
         r.add(186, "gettid", "", Task::pid);
         r.add(102, "getuid", "", t -> ids(HostSystem.getresuid())[0]);
@@ -165,5 +166,24 @@ final class Identity {
             }
         }
         return done;
+    }
+
+    /**
+     * sched_getaffinity: the CPUs the guest may run on are the user's (this
+     * JVM's), not the one CPU its tracer binds the host child to. A pid of
+     * the guest's tree (0: the caller) or ESRCH; the host's checks of the
+     * length (EINVAL); the mask copied out (EFAULT); its length returned.
+     */
+    private static long schedGetaffinity(Task t) {
+        int pid = t.intArg(0);
+        if (pid < 0 || pid != 0 && t.processes().get(pid) == null) {
+            return -Errno.ESRCH.number();
+        }
+        byte[] mask = new byte[4096];
+        long r = HostSystem.schedGetaffinity(t.intArg(1), mask);
+        if (r > 0) {
+            UserSlice.wo(t.space(), t.arg(2), r).copyFromSlice(java.util.Arrays.copyOf(mask, (int) r));
+        }
+        return r;
     }
 }

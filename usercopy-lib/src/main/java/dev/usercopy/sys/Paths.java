@@ -19,6 +19,17 @@ final class Paths {
         return path;
     }
 
+    private static final byte[] PROC_SELF_EXE = FsContext.bytes("/proc/self/exe");
+
+    /**
+     * {@code abs}, or the running program's guest path where {@code abs} is
+     * {@code /proc/self/exe}: Linux's link leads to the program's file,
+     * while the host's (a magic link, which lookups refuse) is the JVM's.
+     */
+    static byte[] selfExe(Task t, byte[] abs) {
+        return java.util.Arrays.equals(abs, PROC_SELF_EXE) ? FsContext.bytes(t.exe()) : abs;
+    }
+
     /** The path at guest {@code address}, which may be empty (AT_EMPTY_PATH). */
     static byte[] readMaybeEmpty(Task t, long address) {
         return UserCString.read(t.space(), address, FsContext.PATH_MAX);
