@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,13 +63,16 @@ int main(void) {
          futex(&word, FUTEX_WAIT_BITSET_PRIVATE | FUTEX_CLOCK_REALTIME, 7, &now, NULL, FUTEX_BITSET_MATCH_ANY));
     show("wake with FUTEX_CLOCK_REALTIME", futex(&word, FUTEX_WAKE_PRIVATE | FUTEX_CLOCK_REALTIME, 1, NULL, NULL, 0));
 
-    /* A signal with a handler ends a wait with no timeout: EINTR without SA_RESTART. */
+    /* A signal with a handler ends a wait with no timeout: EINTR without SA_RESTART. The timer
+     * repeats, so an alarm that comes before the wait begins (a loaded machine) is not the last. */
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_handler = nothing;
     sigaction(SIGALRM, &sa, NULL);
-    ualarm(30000, 0);
+    struct itimerval every = {{0, 30000}, {0, 30000}}, off = {{0, 0}, {0, 0}};
+    setitimer(ITIMER_REAL, &every, NULL);
     show("wait, a handled SIGALRM comes", futex(&word, FUTEX_WAIT_PRIVATE, 7, NULL, NULL, 0));
+    setitimer(ITIMER_REAL, &off, NULL);
 
     /* Another process wakes this one through shared memory. */
     uint32_t *shared = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);

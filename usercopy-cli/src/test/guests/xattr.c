@@ -50,6 +50,8 @@ int main(int argc, char **argv) {
     show("getxattr name unreadable", raw_getxattr(file, (const char *) 8, buf, sizeof buf), NULL);
     show("getxattr value unwritable", raw_getxattr(file, "user.colour", (void *) 8, sizeof buf), NULL);
     show("getxattr no such file", getxattr("/no/such/file", "user.colour", buf, sizeof buf), NULL);
+    show("getxattr empty name, no such file", getxattr("/no/such/file", "", buf, sizeof buf), NULL);
+    show("fgetxattr empty name, closed descriptor", fgetxattr(99, "", buf, sizeof buf), NULL);
     show("getxattr through the symlink", getxattr(link, "user.colour", buf, sizeof buf), buf);
     show("lgetxattr on the symlink itself", lgetxattr(link, "user.colour", buf, sizeof buf), NULL);
     int fd = open(file, O_RDONLY);

@@ -181,7 +181,8 @@ public final class MemoryManager implements AutoCloseable {
     /** Fortress's kernel buffer for a file page on its way into a frame; used under the lock. */
     final byte[] pageBuffer = new byte[(int) AddressSpace.PAGE];
     private final Set<AddressSpace> spaces = Collections.synchronizedSet(new LinkedHashSet<>());
-    private final Map<Path, PageCache> caches = new HashMap<>();
+    /** The open page caches, by the file's identity: (device, inode), never a path another file may take. */
+    private final Map<List<Long>, PageCache> caches = new HashMap<>();
     /** Page-cache frames: which file page each holds. */
     private final Map<Long, CachedPage> cachedPages = new HashMap<>();
     private boolean closed;
@@ -448,20 +449,35 @@ public final class MemoryManager implements AutoCloseable {
      * A {@code /proc/self/fd/N} path stands for the file open at that
      * descriptor: it is opened through the link, so a rename or a symlink
      * put in its path meanwhile cannot make it another file, and it is
-     * known by the path the link shows.
+     * listed by the path the link shows. A cache is the file's by its
+     * device and inode, read from the file just opened: a file that took
+     * another's name (replaced, renamed over) gets its own.
      */
     PageCache cache(Path file, boolean shared) throws IOException {
-        Path key = file.startsWith(PROC_SELF_FD) ? java.nio.file.Files.readSymbolicLink(file) : file.toAbsolutePath().normalize();
-        PageCache cache = caches.get(key);
+        Path shown = file.startsWith(PROC_SELF_FD) ? java.nio.file.Files.readSymbolicLink(file) : file.toAbsolutePath().normalize();
         boolean write = shared && java.nio.file.Files.isWritable(file);
+        FileChannel channel = open(file, write);
+        List<Long> key;
+        try {
+            var ids = java.nio.file.Files.readAttributes(file, "unix:dev,ino");
+            key = List.of((Long) ids.get("dev"), (Long) ids.get("ino"));
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        PageCache cache = caches.get(key);
         if (cache == null) {
             if (caches.size() >= OPEN_CACHES) {
                 closeUnusedCaches();
             }
-            cache = new PageCache(key, open(file, write), write);
+            cache = new PageCache(shown, channel, write);
             caches.put(key, cache);
-        } else if (write && !cache.writable()) {
-            cache.reopen(open(file, true));
+            return cache;
+        }
+        if (write && !cache.writable()) {
+            cache.reopen(channel); // the one just opened, read-write
+        } else {
+            channel.close();
         }
         return cache;
     }

@@ -145,10 +145,9 @@ final class ElfImage {
         if (type != 3) {
             return 0;
         }
-        if (interp == null) {
-            return PIE_BASE;
-        }
-        return (top / 3 * 2) & -Math.max(PAGE, maxAlign());
+        long first = segments.stream().filter(s -> s.type() == PT_LOAD).mapToLong(Segment::vaddr).findFirst().orElse(0);
+        long start = interp == null ? PIE_BASE : (top / 3 * 2) & -Math.max(PAGE, maxAlign());
+        return (start - first) & -PAGE; // Linux: load_bias = ELF_PAGESTART(base - the first PT_LOAD's vaddr)
     }
 
     /** The largest power-of-two p_align among the PT_LOAD segments (Linux's maximum_alignment). */
@@ -225,7 +224,8 @@ final class ElfImage {
         Mapped linker = ld.map(space, bias);
         List<long[]> ranges = new ArrayList<>(program.fileRanges);
         ranges.addAll(linker.fileRanges);
-        return new Loaded(linker.entry, program.entry, program.phdr, phnum, bias + ld.firstPage(), program.end, program.execStack, ranges);
+        // AT_BASE is load_elf_interp's load address: the bias of a position-independent interpreter, 0 for an ET_EXEC one.
+        return new Loaded(linker.entry, program.entry, program.phdr, phnum, bias, program.end, program.execStack, ranges);
     }
 
     /** One ELF file mapped: its entry, program headers, end and file-backed ranges. */

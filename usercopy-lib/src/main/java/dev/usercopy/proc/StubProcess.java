@@ -76,6 +76,16 @@ final class StubProcess implements ChildMirror.Injector {
         this.stray = stray;
         pid = Ptrace.spawn(GuestStub.path(), frameFile, GuestStub.FRAME_FD);
         tracee = new Ptrace.Tracee(pid, arena);
+        try {
+            initialXstate = setUp();
+        } catch (RuntimeException e) {
+            end(); // a stub that could not be set up is killed and reaped, not left to its tracer's end
+            throw e;
+        }
+    }
+
+    /** The stub's stop, the options, and its emptying; the fresh XSAVE area. */
+    private byte[] setUp() {
         int st = waitStop();
         if (!Ptrace.stopped(st) || Ptrace.stopSig(st) != Ptrace.SIGSTOP) {
             throw new IllegalStateException("the guest stub did not stop for its tracer (wait status 0x" + Integer.toHexString(st)
@@ -83,7 +93,7 @@ final class StubProcess implements ChildMirror.Injector {
         }
         Ptrace.pinWith(pid);
         Ptrace.ptraceOrThrow(Ptrace.PTRACE_SETOPTIONS, pid, 0, Ptrace.PTRACE_O_EXITKILL | Ptrace.PTRACE_O_TRACESYSGOOD);
-        initialXstate = tracee.xstate();
+        byte[] fresh = tracee.xstate();
         loadRegs();
         // Nothing of the stub's host process may stay reachable: its stack, vvar and vDSO go.
         check("munmap", syscall(ChildMirror.SYS_MUNMAP, 0, GuestStub.BASE, 0, 0, 0, 0));
@@ -97,6 +107,7 @@ final class StubProcess implements ChildMirror.Injector {
             syscall(injectAtSetupForTest, 0, 0, 0, 0, 0, 0);
         }
         loadRegs();
+        return fresh;
     }
 
     /** Fails the setup when an injected host call of it failed. */

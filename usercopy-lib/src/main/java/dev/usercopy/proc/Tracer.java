@@ -312,13 +312,8 @@ final class Tracer implements Runnable, Task.Cpu {
 
     /** Loads {@code elf} (and its interpreter, looked up in the guest's root) into {@code s}, laid out for a stack limit of {@code stackLimit}. */
     private static ElfImage.Loaded load(ElfImage elf, AddressSpace s, FsContext fs, long stackLimit) {
-        long top = Placement.userTop(s);
-        long base = Placement.mmapBase(top, stackLimit);
-        // Where the first mmap goes: top-down below mmap_base; bottom-up from a third of user space when the stack is unlimited.
-        java.util.function.LongUnaryOperator place = stackLimit == ResourceLimits.INFINITY
-                ? span -> (top / 3 + PAGE - 1) & -PAGE
-                : span -> (base - span) & -PAGE;
-        return elf.load(s, top, place, fs::interpreter);
+        // The interpreter goes where an mmap without a hint would: top-down below mmap_base, past what is mapped already.
+        return elf.load(s, Placement.userTop(s), span -> Placement.unhinted(s, stackLimit, span), fs::interpreter);
     }
 
     /** Spawns this process's stub; a signal met in an injected call before the guest has a task is dropped. */

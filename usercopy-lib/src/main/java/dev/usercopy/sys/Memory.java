@@ -174,8 +174,8 @@ final class Memory {
         } catch (java.io.IOException e) {
             return -Errno.ENODEV.number();
         }
-        if (!path.isAbsolute() || path.toString().endsWith(" (deleted)")) {
-            return -Errno.ENODEV.number(); // unlinked since it was opened: no path reaches it
+        if (!path.isAbsolute()) {
+            return -Errno.ENODEV.number(); // no file of a file system (anon_inode:, pipe:)
         }
         // The address space knows neither placement hint: both are done with here. It opens the file
         // through the descriptor's link, never by the path just read: that may name another file by now.

@@ -56,6 +56,15 @@ public final class Placement {
         return new Placement(space.grants(), userTop(space), t.limits().stackAtStart());
     }
 
+    /**
+     * Where an mmap of {@code length} bytes without a hint would go in
+     * {@code space} now, for a stack limit of {@code stackLimit} (the
+     * loader places a program's interpreter so): -1 when there is no room.
+     */
+    public static long unhinted(AddressSpace space, long stackLimit, long length) {
+        return new Placement(space.grants(), userTop(space), stackLimit).find(0, length, false);
+    }
+
     /** The end of user space in {@code space}: its size, at most Linux's TASK_SIZE. */
     public static long userTop(AddressSpace space) {
         return Math.min(space.size(), GuestMemory.TASK_SIZE);

@@ -12,8 +12,8 @@ import dev.usercopy.uapi.Errno;
  * the file the guest names, looked up beneath the root like every path. The
  * host is asked through the looked-up descriptor's /proc/self/fd link,
  * which reaches that very file (for the {@code l} forms the symlink
- * itself). Linux's order: the file (the lookup's errnos, EBADF), the name
- * (EFAULT, ERANGE when empty or 255 bytes or longer), the host's answer
+ * itself). Linux's order (since 6.13): the name (EFAULT, ERANGE when empty
+ * or 255 bytes or longer), the file (the lookup's errnos, EBADF), the host's answer
  * (ENODATA, ERANGE for a short buffer, whose size is first clipped to
  * XATTR_SIZE_MAX or XATTR_LIST_MAX), then the copy out (EFAULT). Setting and
  * removing attributes is not served (ENOSYS).
@@ -27,9 +27,9 @@ final class Xattrs {
     private Xattrs() {}
 
     static void register(Syscalls.Registry r) {
-        r.add(191, "getxattr", "sspu", t -> get(t, pathFd(t, 0), t.arg(1), t.arg(2), t.arg(3)));
-        r.add(192, "lgetxattr", "sspu", t -> get(t, pathFd(t, HostFiles.AT_SYMLINK_NOFOLLOW), t.arg(1), t.arg(2), t.arg(3)));
-        r.add(193, "fgetxattr", "fspu", t -> get(t, ownFd(t), t.arg(1), t.arg(2), t.arg(3)));
+        r.add(191, "getxattr", "sspu", t -> get(t, () -> pathFd(t, 0), t.arg(1), t.arg(2), t.arg(3)));
+        r.add(192, "lgetxattr", "sspu", t -> get(t, () -> pathFd(t, HostFiles.AT_SYMLINK_NOFOLLOW), t.arg(1), t.arg(2), t.arg(3)));
+        r.add(193, "fgetxattr", "fspu", t -> get(t, () -> ownFd(t), t.arg(1), t.arg(2), t.arg(3)));
         r.add(194, "listxattr", "spu", t -> list(t, pathFd(t, 0), t.arg(1), t.arg(2)));
         r.add(195, "llistxattr", "spu", t -> list(t, pathFd(t, HostFiles.AT_SYMLINK_NOFOLLOW), t.arg(1), t.arg(2)));
         r.add(196, "flistxattr", "fpu", t -> list(t, ownFd(t), t.arg(1), t.arg(2)));
@@ -55,12 +55,14 @@ final class Xattrs {
         return FsContext.bytes("/proc/self/fd/" + fd);
     }
 
-    private static long get(Task t, long fd, long nameAddr, long value, long size) {
+    /** The name first (Linux 6.13's path_getxattrat imports it before it looks at the file), then the file. */
+    private static long get(Task t, java.util.function.LongSupplier file, long nameAddr, long value, long size) {
+        byte[] name = name(t, nameAddr);
+        long fd = file.getAsLong();
         if (fd < 0) {
             return fd;
         }
         try {
-            byte[] name = name(t, nameAddr);
             byte[] buf = new byte[(int) Math.min(Long.compareUnsigned(size, XATTR_SIZE_MAX) > 0 ? XATTR_SIZE_MAX : size, XATTR_SIZE_MAX)];
             long r = HostFiles.getxattr(link(fd), name, buf);
             if (r > 0 && buf.length > 0) {

@@ -44,7 +44,8 @@ class FileAttributesOracleTest {
                             Oracle.Stdout.PIPE, Oracle.WORK, List.of()), 0,
                     "getxattr user.colour = 4 [blue]", "getxattr user.colour, size 0 = 4", "getxattr user.colour, size 2 = -1 ERANGE",
                     "getxattr user.missing = -1 ENODATA", "getxattr empty name = -1 ERANGE", "getxattr name of 299 bytes = -1 ERANGE",
-                    "getxattr name unreadable = -1 EFAULT", "getxattr value unwritable = -1 EFAULT", "getxattr no such file = -1 ENOENT",
+                    "getxattr name unreadable = -1 EFAULT", "getxattr value unwritable = -1 EFAULT", "getxattr no such file = -1 ENOENT", "getxattr empty name, no such file = -1 ERANGE",
+                    "fgetxattr empty name, closed descriptor = -1 ERANGE",
                     "getxattr through the symlink = 4 [blue]", "lgetxattr on the symlink itself = -1 ENODATA", "fgetxattr = 4 [blue]",
                     "fgetxattr on an O_PATH descriptor = -1 EBADF", "listxattr names user.colour: 1", "listxattr, size 1 = -1 ERANGE",
                     "same filesystem type and block size: 1", "statfs unwritable buffer = -1 EFAULT", "fstatfs on a closed descriptor = -1 EBADF");

@@ -394,7 +394,13 @@ final class Oracle {
                 pb.environment().putAll(ENV);
                 builders.add(pb);
             }
-            List<Process> ps = ProcessBuilder.startPipeline(builders);
+            List<Process> ps;
+            SPAWN.readLock().lock();
+            try {
+                ps = ProcessBuilder.startPipeline(builders);
+            } finally {
+                SPAWN.readLock().unlock();
+            }
             ps.getFirst().getOutputStream().close();
             List<CompletableFuture<byte[]>> errs = ps.stream().map(p -> drain(p.getErrorStream())).toList();
             CompletableFuture<byte[]> out = drain(ps.getLast().getInputStream());
