@@ -42,12 +42,50 @@ final class HostSync {
         return jvm;
     }
 
-    /** Adds a mirror and tells it every page that is mapped now. */
+    /** Adds a mirror and tells it every page that is mapped now (not the JVM's parked ones). */
     void attach(HostMirror mirror) {
         for (HostMap.Run run : jvm.model().runs()) {
-            mirror.map(run.start(), run.end(), run.frame(), run.prot());
+            if (run.prot() != Prot.NONE) {
+                mirror.map(run.start(), run.end(), run.frame(), run.prot());
+                continue;
+            }
+            for (long p = run.start(); p < run.end(); ) { // present pages of PROT_NONE grants among parked ones
+                long q = p + 1;
+                boolean present = desired(grants.at(p), p) != null;
+                while (q < run.end() && (desired(grants.at(q), q) != null) == present) {
+                    q++;
+                }
+                if (present) {
+                    mirror.map(p, q, run.frameAt(p), Prot.NONE);
+                }
+                p = q;
+            }
         }
         mirrors.add(mirror);
+    }
+
+    /** Gives the JVM mirror's parked host mappings back to the reserved state (the VMA budget wants them). */
+    void releaseParked() {
+        List<long[]> parked = new ArrayList<>();
+        for (HostMap.Run run : jvm.model().runs()) {
+            if (run.prot() != Prot.NONE) {
+                continue;
+            }
+            for (long p = run.start(); p < run.end(); ) {
+                long q = p + 1;
+                boolean isParked = desired(grants.at(p), p) == null;
+                while (q < run.end() && (desired(grants.at(q), q) == null) == isParked) {
+                    q++;
+                }
+                if (isParked) {
+                    parked.add(new long[] {p, q});
+                }
+                p = q;
+            }
+        }
+        for (long[] r : parked) {
+            jvm.release(r[0], r[1]);
+        }
     }
 
     void detach(HostMirror mirror) {
@@ -173,6 +211,9 @@ final class HostSync {
         for (HostMap.Run run : model.runs()) {
             for (long p = run.start(); p < run.end(); p++) {
                 long[] want = desired(grants.at(p), p);
+                if (want == null && run.prot() == Prot.NONE) {
+                    continue; // parked: nothing reaches the frame
+                }
                 if (want == null || want[0] != run.frameAt(p) || (run.prot() & ~want[1]) != 0) {
                     throw new IllegalStateException("guest page 0x" + Long.toHexString(p * PAGE) + " is host-mapped to frame "
                             + run.frameAt(p) + " " + Prot.toString(run.prot()) + " but should be "

@@ -197,6 +197,11 @@ public final class MemoryManager implements AutoCloseable {
         return allocator.allocate(count);
     }
 
+    /** The run of {@code count} frames at {@code wanted}, if all are free (-1: no wish); else -1. */
+    long allocateAt(long wanted, long count) {
+        return wanted >= 0 ? allocator.allocateAt(wanted, count) : -1;
+    }
+
     /** A run of {@code count} frames, at {@code wanted} if those are free (-1: no wish), else anywhere; -1 if none. */
     long allocateNear(long wanted, long count) {
         long f = wanted >= 0 ? allocator.allocateAt(wanted, count) : -1;
@@ -352,14 +357,44 @@ public final class MemoryManager implements AutoCloseable {
         }
     }
 
-    /** Fails with ENOMEM unless {@code n} more host mappings fit the budgets. */
+    /**
+     * Fails with ENOMEM unless {@code n} more host mappings fit the budgets;
+     * parked host mappings ({@link JvmMirror#unmap}) are given back first
+     * when they are in the way.
+     */
     void reserveVmas(long n) {
-        if (vmas + n > vmaBudget || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET) {
+        if (fitsNot(n) && parked) {
+            for (AddressSpace s : List.copyOf(spaces)) {
+                s.releaseParked();
+            }
+            parked = false;
+        }
+        if (fitsNot(n)) {
             throw new ErrnoException(Errno.ENOMEM, 0, 0, "host mapping budget reached: " + vmas + " of " + vmaBudget
                     + " for this machine, " + PROCESS_VMAS.get() + " of " + PROCESS_VMA_BUDGET
                     + " for the process (vm.max_map_count " + HostVmas.limit() + ")");
         }
     }
+
+    private boolean fitsNot(long n) {
+        return vmas + n > vmaBudget || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET;
+    }
+
+    /**
+     * Whether a host mapping may be parked at a cost of up to {@code n} more
+     * host mappings than giving it back: while both budgets are less than
+     * half used, so parking never decides whether an operation fits.
+     */
+    boolean mayPark(long n) {
+        if (vmas + n > vmaBudget / 2 || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET / 2) {
+            return false;
+        }
+        parked = true;
+        return true;
+    }
+
+    /** Some address space may hold parked host mappings. */
+    private boolean parked;
 
     /** How deep borrowing goes through External grants now; a cycle would recurse for ever. */
     int lendDepth;
