@@ -60,15 +60,14 @@ final class JvmMirror implements HostMirror {
     @Override
     public void unmap(long from, long to) {
         List<HostMap.Run> runs = model.within(from, to);
-        boolean accessible = false;
-        for (HostMap.Run r : runs) {
-            accessible |= r.prot() != Prot.NONE;
-        }
-        if (!accessible) {
-            return; // nothing mapped, or parked already
+        if (runs.isEmpty()) {
+            return;
         }
         long before = model.vmas();
-        if (mm.mayPark(runs.size() + 2)) { // parking costs at most a mapping a run and the two merges an unmap would make
+        // Parking costs at most a mapping a run and the two merges an unmap would make. Where the
+        // budget cannot spare that, the range goes back to the reserved state, parked runs too, as
+        // the operation's price (HostSync#costOf, #reserveUnmap) assumed.
+        if (mm.mayPark(runs.size() + 2)) {
             for (HostMap.Run r : runs) {
                 if (r.prot() != Prot.NONE) {
                     reservation.protect(r.start() * PAGE, r.pages() * PAGE, Prot.NONE);

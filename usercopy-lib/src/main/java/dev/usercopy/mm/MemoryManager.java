@@ -335,8 +335,15 @@ public final class MemoryManager implements AutoCloseable {
      * again zeroes it where zeros are needed ({@link PageInfo#first}), which
      * costs far less than the host allocating and zeroing a page it was given
      * back. The memfd so grows to the most frames ever in use at once.
+     *
+     * <p>The end of every operation: where a budget is more than half used,
+     * parked host mappings go back too, so that an operation near the budget
+     * meets none (and prices its host mappings exactly, as without parking).
      */
     void flushFreed() {
+        if (parked && (vmas > vmaBudget / 2 || PROCESS_VMAS.get() > PROCESS_VMA_BUDGET / 2)) {
+            releaseParked();
+        }
         if (!freed.isEmpty()) {
             freed.sort(null);
             int i = 0;
@@ -364,16 +371,20 @@ public final class MemoryManager implements AutoCloseable {
      */
     void reserveVmas(long n) {
         if (fitsNot(n) && parked) {
-            for (AddressSpace s : List.copyOf(spaces)) {
-                s.releaseParked();
-            }
-            parked = false;
+            releaseParked(); // an operation that started below half the budget and needs more than the rest
         }
         if (fitsNot(n)) {
             throw new ErrnoException(Errno.ENOMEM, 0, 0, "host mapping budget reached: " + vmas + " of " + vmaBudget
                     + " for this machine, " + PROCESS_VMAS.get() + " of " + PROCESS_VMA_BUDGET
                     + " for the process (vm.max_map_count " + HostVmas.limit() + ")");
         }
+    }
+
+    private void releaseParked() {
+        for (AddressSpace s : List.copyOf(spaces)) {
+            s.releaseParked();
+        }
+        parked = false;
     }
 
     private boolean fitsNot(long n) {
