@@ -49,16 +49,8 @@ final class HostSync {
                 mirror.map(run.start(), run.end(), run.frame(), run.prot());
                 continue;
             }
-            for (long p = run.start(); p < run.end(); ) { // present pages of PROT_NONE grants among parked ones
-                long q = p + 1;
-                boolean present = desired(grants.at(p), p) != null;
-                while (q < run.end() && (desired(grants.at(q), q) != null) == present) {
-                    q++;
-                }
-                if (present) {
-                    mirror.map(p, q, run.frameAt(p), Prot.NONE);
-                }
-                p = q;
+            for (long[] s : stretches(run, false)) { // present pages of PROT_NONE grants among parked ones
+                mirror.map(s[0], s[1], run.frameAt(s[0]), Prot.NONE);
             }
         }
         mirrors.add(mirror);
@@ -68,24 +60,42 @@ final class HostSync {
     void releaseParked() {
         List<long[]> parked = new ArrayList<>();
         for (HostMap.Run run : jvm.model().runs()) {
-            if (run.prot() != Prot.NONE) {
-                continue;
-            }
-            for (long p = run.start(); p < run.end(); ) {
-                long q = p + 1;
-                boolean isParked = desired(grants.at(p), p) == null;
-                while (q < run.end() && (desired(grants.at(q), q) == null) == isParked) {
-                    q++;
-                }
-                if (isParked) {
-                    parked.add(new long[] {p, q});
-                }
-                p = q;
+            if (run.prot() == Prot.NONE) {
+                parked.addAll(stretches(run, true));
             }
         }
         for (long[] r : parked) {
             jvm.release(r[0], r[1]);
         }
+    }
+
+    /**
+     * The stretches [from, to) of a {@code PROT_NONE} run of the JVM's mirror
+     * that are parked, or (with {@code parked} false) that map present pages:
+     * only a grant without access maps its present pages {@code PROT_NONE},
+     * so a run no such grant overlaps is parked whole.
+     */
+    private List<long[]> stretches(HostMap.Run run, boolean parked) {
+        boolean inaccessibleGrant = false;
+        for (Grant g : grants.in(run.start(), run.end())) {
+            inaccessibleGrant |= (g.prot() & Prot.ALL) == 0 && !Prot.readable(g.prot());
+        }
+        if (!inaccessibleGrant) {
+            return parked ? List.of(new long[] {run.start(), run.end()}) : List.of();
+        }
+        List<long[]> out = new ArrayList<>();
+        for (long p = run.start(); p < run.end(); ) {
+            long q = p + 1;
+            boolean isParked = desired(grants.at(p), p) == null;
+            while (q < run.end() && (desired(grants.at(q), q) == null) == isParked) {
+                q++;
+            }
+            if (isParked == parked) {
+                out.add(new long[] {p, q});
+            }
+            p = q;
+        }
+        return out;
     }
 
     void detach(HostMirror mirror) {

@@ -116,10 +116,20 @@ class ParkedMappingTest extends MmScenario {
         long a = parent.mmap(BASE, PAGES * PAGE, RW, MapFlags.PRIVATE);
         write(parent, a, pattern(PAGES * (int) PAGE, 3));
         parent.munmap(a + 2 * PAGE, 3 * PAGE);
+        // Page 5 stays present without access: its host mapping, PROT_NONE too, continues the
+        // parked ones' frames, so the host merges the two; only the parked part may go.
+        parent.mprotect(a + 5 * PAGE, PAGE, Prot.NONE);
         AddressSpace child = fork(parent);
         checkMeasured(parent, child);
         assertEquals(1, child.copyFromUser(new byte[1], 0, a + 3 * PAGE, 1), "the unmapped page is EFAULT in the child");
-        assertBytes(slice(pattern(PAGES * (int) PAGE, 3), 0, 2 * (int) PAGE), child, a);
-        assertBytes(slice(pattern(PAGES * (int) PAGE, 3), 5 * (int) PAGE, 3 * (int) PAGE), child, a + 5 * PAGE);
+        assertEquals(1, child.copyFromUser(new byte[1], 0, a + 5 * PAGE, 1), "the PROT_NONE page is EFAULT in the child");
+        child.mprotect(a + 5 * PAGE, PAGE, RW);
+        parent.mprotect(a + 5 * PAGE, PAGE, RW);
+        checkMeasured(parent, child);
+        byte[] all = pattern(PAGES * (int) PAGE, 3);
+        for (AddressSpace s : new AddressSpace[] {parent, child}) {
+            assertBytes(slice(all, 0, 2 * (int) PAGE), s, a);
+            assertBytes(slice(all, 5 * (int) PAGE, 3 * (int) PAGE), s, a + 5 * PAGE);
+        }
     }
 }
