@@ -398,6 +398,13 @@ public final class AddressSpace implements AutoCloseable {
         return jvm.measured();
     }
 
+    /** Under the lock: gives the parked host mappings back (the VMA budget wants them). */
+    void releaseParked() {
+        if (!closed) {
+            state.host().releaseParked();
+        }
+    }
+
     /** Adds the page caches this space's file grants use. */
     void pageCachesInUse(Set<PageCache> used) {
         for (Grant g : state.grants().values()) {
@@ -418,7 +425,8 @@ public final class AddressSpace implements AutoCloseable {
         mm.lock.lock();
         try {
             HostMap.Run run = jvm.model().at(page);
-            return run == null ? null : new long[] {run.frameAt(page), run.prot()};
+            boolean parked = run != null && run.prot() == Prot.NONE && state.host().desired(state.grants().at(page), page) == null;
+            return run == null || parked ? null : new long[] {run.frameAt(page), run.prot()};
         } finally {
             mm.lock.unlock();
         }

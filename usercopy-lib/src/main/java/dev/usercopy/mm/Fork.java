@@ -23,6 +23,7 @@ final class Fork {
      * host write access before anyone shares them.
      */
     static void prepare(SpaceState parent) {
+        parent.host().releaseParked(); // the child inherits host mappings, not the parent's parked ones
         parent.mm().reserveVmas(parent.host().jvm().vmas() + 3);
         for (Grant g : parent.grants().snapshot()) {
             if (g.provider() instanceof AllocatedShared) {

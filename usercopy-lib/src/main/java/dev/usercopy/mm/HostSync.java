@@ -42,12 +42,60 @@ final class HostSync {
         return jvm;
     }
 
-    /** Adds a mirror and tells it every page that is mapped now. */
+    /** Adds a mirror and tells it every page that is mapped now (not the JVM's parked ones). */
     void attach(HostMirror mirror) {
         for (HostMap.Run run : jvm.model().runs()) {
-            mirror.map(run.start(), run.end(), run.frame(), run.prot());
+            if (run.prot() != Prot.NONE) {
+                mirror.map(run.start(), run.end(), run.frame(), run.prot());
+                continue;
+            }
+            for (long[] s : stretches(run, false)) { // present pages of PROT_NONE grants among parked ones
+                mirror.map(s[0], s[1], run.frameAt(s[0]), Prot.NONE);
+            }
         }
         mirrors.add(mirror);
+    }
+
+    /** Gives the JVM mirror's parked host mappings back to the reserved state (the VMA budget wants them). */
+    void releaseParked() {
+        List<long[]> parked = new ArrayList<>();
+        for (HostMap.Run run : jvm.model().runs()) {
+            if (run.prot() == Prot.NONE) {
+                parked.addAll(stretches(run, true));
+            }
+        }
+        for (long[] r : parked) {
+            jvm.release(r[0], r[1]);
+        }
+    }
+
+    /**
+     * The stretches [from, to) of a {@code PROT_NONE} run of the JVM's mirror
+     * that are parked, or (with {@code parked} false) that map present pages:
+     * only a grant without access maps its present pages {@code PROT_NONE},
+     * so a run no such grant overlaps is parked whole.
+     */
+    private List<long[]> stretches(HostMap.Run run, boolean parked) {
+        boolean inaccessibleGrant = false;
+        for (Grant g : grants.in(run.start(), run.end())) {
+            inaccessibleGrant |= (g.prot() & Prot.ALL) == 0 && !Prot.readable(g.prot());
+        }
+        if (!inaccessibleGrant) {
+            return parked ? List.of(new long[] {run.start(), run.end()}) : List.of();
+        }
+        List<long[]> out = new ArrayList<>();
+        for (long p = run.start(); p < run.end(); ) {
+            long q = p + 1;
+            boolean isParked = desired(grants.at(p), p) == null;
+            while (q < run.end() && (desired(grants.at(q), q) == null) == isParked) {
+                q++;
+            }
+            if (isParked == parked) {
+                out.add(new long[] {p, q});
+            }
+            p = q;
+        }
+        return out;
     }
 
     void detach(HostMirror mirror) {
@@ -173,6 +221,9 @@ final class HostSync {
         for (HostMap.Run run : model.runs()) {
             for (long p = run.start(); p < run.end(); p++) {
                 long[] want = desired(grants.at(p), p);
+                if (want == null && run.prot() == Prot.NONE) {
+                    continue; // parked: nothing reaches the frame
+                }
                 if (want == null || want[0] != run.frameAt(p) || (run.prot() & ~want[1]) != 0) {
                     throw new IllegalStateException("guest page 0x" + Long.toHexString(p * PAGE) + " is host-mapped to frame "
                             + run.frameAt(p) + " " + Prot.toString(run.prot()) + " but should be "

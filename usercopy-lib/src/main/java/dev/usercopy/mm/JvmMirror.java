@@ -1,5 +1,7 @@
 package dev.usercopy.mm;
 
+import java.util.List;
+
 import dev.usercopy.platform.Reservation;
 
 import static dev.usercopy.mm.PageTable.PAGE;
@@ -31,15 +33,56 @@ final class JvmMirror implements HostMirror {
             return;
         }
         long before = model.vmas();
-        // Populate writable mappings: they are about to be written (a write fault, a fork's child
-        // that shares the parent's written frames); read-only ones may map zeroed frames lazily.
-        reservation.map(from * PAGE, mm.memory, frame, to - from, prot, (prot & Prot.WRITE) != 0);
+        HostMap.Run run = model.at(from);
+        if (run != null && run.end() >= to && run.frameAt(from) == frame) {
+            // The frames are mapped here already (parked, or with another protection): only the
+            // protection changes, which costs the host a fraction of a new mapping, and the page
+            // table entries a parked page kept come back with it (no second fault on the access).
+            reservation.protect(from * PAGE, (to - from) * PAGE, prot);
+        } else {
+            // Populate writable mappings: they are about to be written (a write fault, a fork's child
+            // that shares the parent's written frames); read-only ones may map zeroed frames lazily.
+            reservation.map(from * PAGE, mm.memory, frame, to - from, prot, (prot & Prot.WRITE) != 0);
+        }
         model.map(from, to - from, frame, prot);
         mm.vmasChanged(model.vmas() - before);
     }
 
+    /**
+     * Guest pages [from, to) should map nothing: their host mappings are
+     * parked where the VMA budget has room ({@link MemoryManager#mayPark}),
+     * else given back to the reserved state. A parked run keeps mapping its
+     * frames with {@code PROT_NONE}: no copy reaches them, and a later fault
+     * that maps the same frames at the same pages (the fault path asks for
+     * them, {@link #parkedFrame}) only changes the protection back. The
+     * frames themselves are free to go anywhere meanwhile.
+     */
     @Override
     public void unmap(long from, long to) {
+        List<HostMap.Run> runs = model.within(from, to);
+        if (runs.isEmpty()) {
+            return;
+        }
+        long before = model.vmas();
+        // Parking costs at most a mapping a run and the two merges an unmap would make. Where the
+        // budget cannot spare that, the range goes back to the reserved state, parked runs too, as
+        // the operation's price (HostSync#costOf, #reserveUnmap) assumed.
+        if (mm.mayPark(runs.size() + 2)) {
+            for (HostMap.Run r : runs) {
+                if (r.prot() != Prot.NONE) {
+                    reservation.protect(r.start() * PAGE, r.pages() * PAGE, Prot.NONE);
+                    model.map(r.start(), r.pages(), r.frame(), Prot.NONE);
+                }
+            }
+        } else {
+            reservation.unmap(from * PAGE, (to - from) * PAGE);
+            model.unmap(from, to - from);
+        }
+        mm.vmasChanged(model.vmas() - before);
+    }
+
+    /** Gives [from, to) back to the reserved state whatever it maps (parked runs, when the VMA budget wants them). */
+    void release(long from, long to) {
         if (!model.anyIn(from, to)) {
             return;
         }
@@ -47,6 +90,12 @@ final class JvmMirror implements HostMirror {
         reservation.unmap(from * PAGE, (to - from) * PAGE);
         model.unmap(from, to - from);
         mm.vmasChanged(model.vmas() - before);
+    }
+
+    /** The frame the host maps at {@code page} while nothing may reach it (parked), or -1. */
+    long parkedFrame(long page) {
+        HostMap.Run run = model.at(page);
+        return run != null && run.prot() == Prot.NONE ? run.frameAt(page) : -1;
     }
 
     /** Changes only the protection of [from, to), which maps {@code frame...}: cheaper than a new mapping. */

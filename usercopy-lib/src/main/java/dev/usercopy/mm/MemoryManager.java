@@ -265,6 +265,11 @@ public final class MemoryManager implements AutoCloseable {
         return allocator.allocate(count);
     }
 
+    /** The run of {@code count} frames at {@code wanted}, if all are free (-1: no wish); else -1. */
+    long allocateAt(long wanted, long count) {
+        return wanted >= 0 ? allocator.allocateAt(wanted, count) : -1;
+    }
+
     /** A run of {@code count} frames, at {@code wanted} if those are free (-1: no wish), else anywhere; -1 if none. */
     long allocateNear(long wanted, long count) {
         long f = wanted >= 0 ? allocator.allocateAt(wanted, count) : -1;
@@ -398,8 +403,15 @@ public final class MemoryManager implements AutoCloseable {
      * again zeroes it where zeros are needed ({@link PageInfo#first}), which
      * costs far less than the host allocating and zeroing a page it was given
      * back. The memfd so grows to the most frames ever in use at once.
+     *
+     * <p>The end of every operation: where a budget is more than half used,
+     * parked host mappings go back too, so that an operation near the budget
+     * meets none (and prices its host mappings exactly, as without parking).
      */
     void flushFreed() {
+        if (parked && (vmas > vmaBudget / 2 || PROCESS_VMAS.get() > PROCESS_VMA_BUDGET / 2)) {
+            releaseParked();
+        }
         if (!freed.isEmpty()) {
             freed.sort(null);
             int i = 0;
@@ -420,14 +432,48 @@ public final class MemoryManager implements AutoCloseable {
         }
     }
 
-    /** Fails with ENOMEM unless {@code n} more host mappings fit the budgets. */
+    /**
+     * Fails with ENOMEM unless {@code n} more host mappings fit the budgets;
+     * parked host mappings ({@link JvmMirror#unmap}) are given back first
+     * when they are in the way.
+     */
     void reserveVmas(long n) {
-        if (vmas + n > vmaBudget || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET) {
+        if (fitsNot(n) && parked) {
+            releaseParked(); // an operation that started below half the budget and needs more than the rest
+        }
+        if (fitsNot(n)) {
             throw new ErrnoException(Errno.ENOMEM, 0, 0, "host mapping budget reached: " + vmas + " of " + vmaBudget
                     + " for this machine, " + PROCESS_VMAS.get() + " of " + PROCESS_VMA_BUDGET
                     + " for the process (vm.max_map_count " + HostVmas.limit() + ")");
         }
     }
+
+    private void releaseParked() {
+        for (AddressSpace s : List.copyOf(spaces)) {
+            s.releaseParked();
+        }
+        parked = false;
+    }
+
+    private boolean fitsNot(long n) {
+        return vmas + n > vmaBudget || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET;
+    }
+
+    /**
+     * Whether a host mapping may be parked at a cost of up to {@code n} more
+     * host mappings than giving it back: while both budgets are less than
+     * half used, so parking never decides whether an operation fits.
+     */
+    boolean mayPark(long n) {
+        if (vmas + n > vmaBudget / 2 || PROCESS_VMAS.get() + n > PROCESS_VMA_BUDGET / 2) {
+            return false;
+        }
+        parked = true;
+        return true;
+    }
+
+    /** Some address space may hold parked host mappings. */
+    private boolean parked;
 
     /** How deep borrowing goes through External grants now; a cycle would recurse for ever. */
     int lendDepth;

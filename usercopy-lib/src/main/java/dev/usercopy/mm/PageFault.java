@@ -201,9 +201,17 @@ final class PageFault {
         return -1;
     }
 
-    /** New zeroed frames for the window, contiguous if a run is free, else just the faulting page's. */
+    /**
+     * New zeroed frames for the window, contiguous if a run is free, else just
+     * the faulting page's: those that continue a neighbour's if free, else
+     * those the JVM's mirror still maps parked at the window (mapping them
+     * again only changes the host's protection), else any.
+     */
     private Fault fillFresh(Fault f, boolean shared) {
-        long frame = mm.allocateNear(continuing(f), f.to() - f.from());
+        long frame = mm.allocateAt(continuing(f), f.to() - f.from());
+        if (frame < 0) {
+            frame = mm.allocateNear(host.jvm().parkedFrame(f.from()), f.to() - f.from());
+        }
         if (frame < 0) {
             f = f.window(f.page(), f.page() + 1);
             frame = mm.allocateOne(f.page() * PAGE);
