@@ -380,9 +380,13 @@ public final class Report {
                 fixed.put(key, values.iterator().next());
             }
         }
-        java.util.function.Function<Result, String> paramsLabel = r -> r.params().entrySet().stream()
-                .filter(e -> varying.contains(e.getKey()))
-                .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
+        // A benchmark with no parameter that varies (FaultPiecesBench) is one group, named so: a chart axis takes no empty label.
+        java.util.function.Function<Result, String> paramsLabel = r -> {
+            String label = r.params().entrySet().stream()
+                    .filter(e -> varying.contains(e.getKey()))
+                    .map(e -> e.getKey() + "=" + e.getValue()).collect(Collectors.joining(" "));
+            return label.isEmpty() ? "(no parameters)" : label;
+        };
         List<String> combos = distinct(rs, paramsLabel);
         String unit = rs.get(0).unit();
         Map<String, List<Double>> series = new LinkedHashMap<>();
