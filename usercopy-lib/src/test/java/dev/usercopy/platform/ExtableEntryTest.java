@@ -81,7 +81,7 @@ class ExtableEntryTest {
      * number of guest bytes before the boundary, so every call returns
      * {@code n - k}. After a fault in a mov or AVX2 chunk the fixup copies
      * byte by byte only up to the faulting page, so it does not fault again.
-     * The kernel buffer is 64-aligned, so the AVX2 head copies 32 bytes when
+     * The kernel buffer is page-aligned (so 64-aligned), so the AVX2 head copies 32 bytes when
      * copying from user.
      */
     @Test
@@ -90,7 +90,9 @@ class ExtableEntryTest {
         assumeTrue(cpu.containsAll(EnumSet.of(CpuFeature.ERMS, CpuFeature.AVX2)), "needs ERMS and AVX2, has " + cpu);
         Set<String> reached = new HashSet<>();
         try (GuardedRegion r = GuardedRegion.create(5, Guard.SEGV); Arena arena = Arena.ofConfined()) {
-            MemorySegment buf = arena.allocate(32768, 64);
+            // Page-aligned, so the rep movsb cases' distance (dst - src) mod 4096 is 100 or 3996: never the 1..63 for
+            // which the adaptive form takes its AVX2 loop from 4 KiB up (64-aligned, it was 36 for one placement in 64).
+            MemorySegment buf = arena.allocate(32768, 4096);
             long b = r.boundary();
             record Case(String what, boolean toUser, int n, int k, String... fired) {}
             List<Case> cases = List.of(
