@@ -63,6 +63,28 @@ final class FileChange {
         if (type != 0 && type != S_IFREG && type != S_IFCHR && type != S_IFBLK && type != S_IFIFO && type != S_IFSOCK) {
             return -Errno.EINVAL.number();
         }
+        if (type == S_IFCHR || type == S_IFBLK) {
+            return create(t, dirfd, pathAddr, 0, (parent, name, perm) ->
+                    HostFiles.fstatat(parent, name, new byte[HostFiles.STAT_SIZE], AT_SYMLINK_NOFOLLOW) == 0
+                            ? -Errno.EEXIST.number() : -Errno.EPERM.number());
+        }
+        return create(t, dirfd, pathAddr, mode & 07777,
+                (parent, name, perm) -> HostFiles.mknodat(parent, name, (type == 0 ? S_IFREG : type) | perm));
+    }
+
+    /** Makes a name in a parent directory: the host's call, or -errno. */
+    private interface Make {
+        long at(int parentFd, byte[] name, int perm);
+    }
+
+    /**
+     * Creates the name at {@code pathAddr} as mkdir and mknod do: outside
+     * the writable directory a read-only mount's answer (EEXIST first);
+     * beneath it {@code make} on the parent, with {@code mode} less the
+     * guest's umask, then that permission set again (the host applied the
+     * JVM's umask as well).
+     */
+    private static long create(Task t, int dirfd, long pathAddr, int mode, Make make) {
         Target target = target(t, dirfd, pathAddr);
         if (target.parentRel() == null) {
             return readOnly(t, target, true);
@@ -72,14 +94,10 @@ final class FileChange {
             return p;
         }
         try {
-            if (type == S_IFCHR || type == S_IFBLK) {
-                long exists = HostFiles.fstatat((int) p, target.name(), new byte[HostFiles.STAT_SIZE], AT_SYMLINK_NOFOLLOW);
-                return exists == 0 ? -Errno.EEXIST.number() : -Errno.EPERM.number();
-            }
-            int perm = mode & 07777 & ~t.fs().umask();
-            long r = HostFiles.mknodat((int) p, target.name(), (type == 0 ? S_IFREG : type) | perm);
+            int perm = mode & ~t.fs().umask();
+            long r = make.at((int) p, target.name(), perm);
             if (r == 0) {
-                HostFiles.fchmodat((int) p, target.name(), perm); // the host applied the JVM's umask as well
+                HostFiles.fchmodat((int) p, target.name(), perm);
             }
             return r;
         } finally {
@@ -210,24 +228,7 @@ final class FileChange {
     }
 
     private static long mkdirat(Task t, int dirfd, long pathAddr, int mode) {
-        Target target = target(t, dirfd, pathAddr);
-        if (target.parentRel() == null) {
-            return readOnly(t, target, true);
-        }
-        long p = parent(t, target);
-        if (p < 0) {
-            return p;
-        }
-        try {
-            int perm = mode & 01777 & ~t.fs().umask();
-            long r = HostFiles.mkdirat((int) p, target.name(), perm);
-            if (r == 0) {
-                HostFiles.fchmodat((int) p, target.name(), perm); // the host applied the JVM's umask as well
-            }
-            return r;
-        } finally {
-            HostFiles.close((int) p);
-        }
+        return create(t, dirfd, pathAddr, mode & 01777, HostFiles::mkdirat);
     }
 
     private static long unlinkat(Task t, int dirfd, long pathAddr, int flags) {
