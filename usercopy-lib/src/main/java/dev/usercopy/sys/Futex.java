@@ -145,16 +145,17 @@ final class Futex {
             }
             table.waiters.computeIfAbsent(key, k -> new ArrayList<>()).add(w);
         }
-        return sleep(t, table, key, w, clock, deadline);
+        // futex_wait_restart waits again as this call did, the word looked at again, towards the same deadline.
+        return sleep(t, table, key, w, clock, deadline, task -> wait(task, uaddr, op, val, bitset, clock, deadline));
     }
 
     /**
      * Waits queued as {@code w} until a wake, the deadline (ETIMEDOUT) or a
      * signal: without a timeout ERESTARTSYS (made again when the handler
-     * asks for it), with one ERESTART_RESTARTBLOCK, restarted towards the
-     * same deadline, as Linux's futex_wait_restart.
+     * asks for it), with one ERESTART_RESTARTBLOCK and {@code restart} for
+     * restart_syscall, as Linux's futex_wait_restart.
      */
-    private static long sleep(Task t, Table table, Key key, Waiter w, int clock, long deadline) {
+    private static long sleep(Task t, Table table, Key key, Waiter w, int clock, long deadline, Handler restart) {
         Task.Wake how;
         while (true) {
             long left = deadline == Long.MAX_VALUE ? Long.MAX_VALUE : deadline - now(clock);
@@ -186,17 +187,8 @@ final class Futex {
         if (deadline == Long.MAX_VALUE) {
             return -Signals.ERESTARTSYS;
         }
-        t.signals().setRestart(task -> requeue(task, table, key, clock, deadline, w.bitset));
+        t.signals().setRestart(restart);
         return -Signals.ERESTART_RESTARTBLOCK;
-    }
-
-    /** futex_wait_restart: queued again, without looking at the word (Linux does look; a changed word only ends the wait sooner). */
-    private static long requeue(Task t, Table table, Key key, int clock, long deadline, int bitset) {
-        Waiter w = new Waiter(t, bitset);
-        synchronized (table) {
-            table.waiters.computeIfAbsent(key, k -> new ArrayList<>()).add(w);
-        }
-        return sleep(t, table, key, w, clock, deadline);
     }
 
     private static boolean woken(Table table, Waiter w) {
