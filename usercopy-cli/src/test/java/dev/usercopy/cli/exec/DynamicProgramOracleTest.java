@@ -78,6 +78,14 @@ class DynamicProgramOracleTest {
                 List.of("--rw", dir.toString())), 0, "true: 0", "false: 1", "true again: 0");
     }
 
+    /** The socket calls on descriptors that are no sockets, each errno in Linux's order of checks. */
+    @Test
+    void socketCallsOnDescriptorsThatAreNoSockets() {
+        Oracle.assertSameAsLinux(run(GuestPrograms.c("sockets", "sockets").toString()), 0, "getpeername(pipe) = -1 ENOTSOCK",
+                "connect(closed, NULL, 16) = -1 EBADF", "connect(pipe, NULL, 16) = -1 EFAULT", "connect(pipe, addr, 129) = -1 EINVAL",
+                "sendto(closed, kernel address) = -1 EFAULT", "recvmmsg(closed, unreadable timeout) = -1 EFAULT");
+    }
+
     static Stream<Arguments> hostPrograms() {
         return Stream.of(
                 Arguments.of(List.of("/usr/bin/sort", "-r", "/etc/passwd"), ""),
