@@ -118,8 +118,13 @@ class ForkBombTest {
         return sid;
     }
 
-    @Test
-    void aForkBombStaysWithinTheTreesLimitAndEndsWithItsInit() throws Exception {
+    /** What a test does with a running bomb: its exec JVM, the JVM's session, and the files of its stdout and stderr. */
+    private interface WhileItRuns {
+        void test(Process p, long sid, Path out, Path err) throws Exception;
+    }
+
+    /** Starts the bomb, runs {@code body}, then kills whatever of its session is left and deletes its files. */
+    private static void withBomb(WhileItRuns body) throws Exception {
         Assumptions.assumeTrue(Oracle.execLanded(), "usercopy exec has not landed in this build");
         Files.createDirectories(Oracle.WORK);
         Path out = Files.createTempFile(Oracle.WORK, "bomb", ".out");
@@ -127,6 +132,21 @@ class ForkBombTest {
         Process p = start(out, err);
         long sid = sessionOf(p);
         try {
+            body.test(p, sid, out, err);
+        } finally {
+            p.destroyForcibly();
+            p.waitFor();
+            for (long pid : inSession(sid)) {
+                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+            }
+        }
+        Files.deleteIfExists(out);
+        Files.deleteIfExists(err);
+    }
+
+    @Test
+    void aForkBombStaysWithinTheTreesLimitAndEndsWithItsInit() throws Exception {
+        withBomb((p, sid, out, err) -> {
             int most = most(sid, 8000);
             assertTrue(p.isAlive(), () -> "exec ended before its init read stdin: " + read(out) + read(err));
             p.getOutputStream().close(); // the init's read sees EOF, the init ends, and with it the tree
@@ -143,41 +163,19 @@ class ForkBombTest {
             try (Stream<Path> files = Files.list(Oracle.WORK)) {
                 assertEquals(List.of(), files.filter(f -> f.getFileName().toString().startsWith("hs_err_pid" + p.pid())).toList(), "the exec JVM crashed");
             }
-        } finally {
-            p.destroyForcibly();
-            p.waitFor();
-            for (long pid : inSession(sid)) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-        }
-        Files.deleteIfExists(out);
-        Files.deleteIfExists(err);
+        });
     }
 
     @Test
     void killingTheExecJvmMidBombLeavesNoHostProcess() throws Exception {
-        Assumptions.assumeTrue(Oracle.execLanded(), "usercopy exec has not landed in this build");
-        Files.createDirectories(Oracle.WORK);
-        Path out = Files.createTempFile(Oracle.WORK, "bomb", ".out");
-        Path err = Files.createTempFile(Oracle.WORK, "bomb", ".err");
-        Process p = start(out, err);
-        long sid = sessionOf(p);
-        try {
+        withBomb((p, sid, out, err) -> {
             int most = most(sid, 5000);
             assertTrue(p.isAlive(), () -> "exec ended before its init read stdin: " + read(out) + read(err));
             assertTrue(most > 10, "the bomb never forked: at most " + most + " host processes; stderr:\n" + read(err));
             p.destroyForcibly(); // SIGKILL: no shutdown hook runs; each stub must die with its tracer
             assertTrue(p.waitFor(30, TimeUnit.SECONDS), "the exec JVM survived SIGKILL");
             assertSessionEmpties(sid, 10);
-        } finally {
-            p.destroyForcibly();
-            p.waitFor();
-            for (long pid : inSession(sid)) {
-                ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-            }
-        }
-        Files.deleteIfExists(out);
-        Files.deleteIfExists(err);
+        });
     }
 
     private static String read(Path p) {
